@@ -1,0 +1,103 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let package = Package(
+    name: "Otto",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "otto", targets: ["otto"]),
+        .executable(name: "ottoctl", targets: ["ottoctl"]),
+        .executable(name: "opencode-standin", targets: ["opencode-standin"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-async-algorithms", from: "1.1.4"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+    ],
+    targets: [
+        // Wire types and their validation. Foundation only.
+        .target(name: "OttoContracts"),
+        // The domain: configuration, model management, OpenCode client, persistence.
+        .target(
+            name: "OttoCore",
+            dependencies: [
+                "OttoContracts",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+            ]
+        ),
+        // A stand-in OpenCode server that serves recorded real catalog data (development and tests only).
+        .target(
+            name: "OpenCodeStandIn",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "otto",
+            dependencies: [
+                "OttoCore",
+                "OttoContracts",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(
+            name: "ottoctl",
+            dependencies: [
+                "OttoContracts",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "opencode-standin",
+            dependencies: [
+                "OpenCodeStandIn",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
+        .executableTarget(
+            name: "otto-bench",
+            dependencies: [
+                "OttoCore",
+                "OttoContracts",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Benchmarks/otto-bench"
+        ),
+        // Shared test support: temporary homes, the in-process stand-in OpenCode server, the fixture.
+        .target(
+            name: "OttoTestSupport",
+            dependencies: [
+                "OpenCodeStandIn",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            path: "Tests/OttoTestSupport"
+        ),
+        .testTarget(name: "OttoContractsTests", dependencies: ["OttoContracts", "OttoTestSupport"]),
+        .testTarget(
+            name: "OttoCoreTests",
+            dependencies: [
+                "OttoCore", "OttoContracts", "OttoTestSupport",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(name: "OttoExecutableTests", dependencies: ["OttoTestSupport", "OttoContracts"]),
+    ]
+)

@@ -1,0 +1,146 @@
+import Foundation
+
+/// A reference to one model of one provider, written `provider/model`.
+///
+/// The text is split at the first `/`. The provider part is non-empty and holds no white space or `/`;
+/// the model part is non-empty and otherwise is whatever OpenCode lists: real model ids contain further
+/// slashes, spaces, `:`, `@`, `~`, `+`, parentheses, dots and upper case. Control characters are never valid.
+/// This type is the one place where "what is a valid model reference" is decided.
+public struct ModelRef: Hashable, Sendable, CustomStringConvertible {
+    public let providerId: String
+    public let modelId: String
+
+    /// Builds a reference from its two parts, validating each.
+    public init(providerId: String, modelId: String) throws(ModelRefError) {
+        let given = "\(providerId)/\(modelId)"
+        if providerId.isEmpty { throw ModelRefError(given: given, problem: .emptyProvider) }
+        if modelId.isEmpty { throw ModelRefError(given: given, problem: .emptyModel) }
+        if providerId.unicodeScalars.contains(where: { $0 == "/" }) {
+            throw ModelRefError(given: given, problem: .slashInProvider)
+        }
+        try Self.checkCharacters(providerId: providerId, modelId: modelId, given: given)
+        self.providerId = providerId
+        self.modelId = modelId
+    }
+
+    /// Parses `provider/model` text. White space around the whole reference is ignored.
+    public init(parsing text: String) throws(ModelRefError) {
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.isEmpty { throw ModelRefError(given: text, problem: .empty) }
+        guard let slash = trimmed.firstIndex(of: "/") else {
+            throw ModelRefError(given: trimmed, problem: .missingSlash)
+        }
+        let providerId = String(trimmed[..<slash])
+        let modelId = String(trimmed[trimmed.index(after: slash)...])
+        if providerId.isEmpty { throw ModelRefError(given: trimmed, problem: .emptyProvider) }
+        if modelId.isEmpty { throw ModelRefError(given: trimmed, problem: .emptyModel) }
+        try Self.checkCharacters(providerId: providerId, modelId: modelId, given: trimmed)
+        self.providerId = providerId
+        self.modelId = modelId
+    }
+
+    /// The canonical text form, `provider/model`. Parsing it gives back an equal value.
+    public var description: String { "\(providerId)/\(modelId)" }
+
+    private static func checkCharacters(providerId: String, modelId: String, given: String) throws(ModelRefError) {
+        if providerId.unicodeScalars.contains(where: \.properties.isWhitespace) {
+            throw ModelRefError(given: given, problem: .whitespaceInProvider)
+        }
+        if given.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw ModelRefError(given: given, problem: .controlCharacter)
+        }
+    }
+}
+
+extension ModelRef: Comparable {
+    /// Plain code-point order of the whole reference (UTF-8 byte order equals code-point order),
+    /// so every machine and locale sorts a catalog the same way.
+    public static func < (lhs: ModelRef, rhs: ModelRef) -> Bool {
+        lhs.description.utf8.lexicographicallyPrecedes(rhs.description.utf8)
+    }
+}
+
+extension ModelRef: Codable {
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        do {
+            try self.init(parsing: text)
+        } catch {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: error.message)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(description)
+    }
+}
+
+/// Why a text is not a model reference, in words a person can act on.
+public struct ModelRefError: Error, Equatable, Sendable, LocalizedError, CustomStringConvertible {
+    public enum Problem: Equatable, Sendable {
+        case empty
+        case missingSlash
+        case emptyProvider
+        case emptyModel
+        case slashInProvider
+        case whitespaceInProvider
+        case controlCharacter
+    }
+
+    public let given: String
+    public let problem: Problem
+
+    public init(given: String, problem: Problem) {
+        self.given = given
+        self.problem = problem
+    }
+
+    public static let expectedFormat = "expected \"provider/model\", e.g. \"anthropic/claude-sonnet-4-5\""
+
+    public var message: String {
+        let shown = quotedForMessage(given)
+        switch problem {
+        case .empty:
+            return "model reference is empty; \(Self.expectedFormat)"
+        case .missingSlash:
+            return "invalid model reference \(shown): no \"/\" between provider and model; \(Self.expectedFormat)"
+        case .emptyProvider:
+            return "invalid model reference \(shown): the provider part before \"/\" is empty; \(Self.expectedFormat)"
+        case .emptyModel:
+            return "invalid model reference \(shown): the model part after \"/\" is empty; \(Self.expectedFormat)"
+        case .slashInProvider:
+            return "invalid model reference \(shown): a provider id cannot contain \"/\"; \(Self.expectedFormat)"
+        case .whitespaceInProvider:
+            return
+                "invalid model reference \(shown): the provider part cannot contain white space; \(Self.expectedFormat)"
+        case .controlCharacter:
+            return "invalid model reference \(shown): control characters are not allowed; \(Self.expectedFormat)"
+        }
+    }
+
+    public var errorDescription: String? { message }
+    public var description: String { message }
+}
+
+/// Quotes user input for an error message, escaping control characters so the message stays one clean line.
+func quotedForMessage(_ text: String) -> String {
+    var out = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\t": out += "\\t"
+        case "\r": out += "\\r"
+        default:
+            if scalar.properties.generalCategory == .control {
+                out += String(format: "\\u{%04X}", scalar.value)
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+    }
+    return out + "\""
+}

@@ -1,0 +1,306 @@
+import Foundation
+import OttoContracts
+
+/// Otto's settings, after the config file was read and the environment overrides were applied.
+public struct OttoConfiguration: Sendable, Equatable {
+    public struct OpenCode: Sendable, Equatable {
+        /// Base URL without a trailing slash, e.g. `http://127.0.0.1:4096`.
+        public var baseURL: String
+        /// Every OpenCode request gives up after this many seconds.
+        public var requestTimeoutSeconds: Int
+    }
+
+    public struct ExternalAPI: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+    }
+
+    public var ottoHome: String
+    public var openCode: OpenCode
+    public var externalAPI: ExternalAPI
+    public var flowDefaults: FlowDefaults
+    public var catalogRefreshIntervalSeconds: Int
+
+    public static let defaultOpenCodeBaseURL = "http://127.0.0.1:4096"
+    public static let defaultRequestTimeoutSeconds = 10
+    public static let defaultExternalAPIHost = "127.0.0.1"
+    public static let defaultExternalAPIPort = 4190
+    public static let defaultCatalogRefreshIntervalSeconds = 86_400
+
+    /// The key path of the flow defaults in the config file.
+    public static let flowDefaultsPath = ["modelManagement", "flowDefaults"]
+}
+
+/// A config file or environment variable that Otto cannot use, with every problem found in it.
+public struct ConfigurationError: Error, LocalizedError, Sendable, Equatable, CustomStringConvertible {
+    /// "config file /home/me/.config/otto/config.jsonc" or "environment variable OTTO_EXTERNAL_API_PORT".
+    public let source: String
+    public let issues: [FieldIssue]
+
+    public init(source: String, issues: [FieldIssue]) {
+        self.source = source
+        self.issues = issues
+    }
+
+    public var message: String {
+        let problems = issues.map { $0.path.isEmpty ? $0.message : "\($0.path): \($0.message)" }
+        return "invalid \(source): " + problems.joined(separator: "; ")
+    }
+    public var errorDescription: String? { message }
+    public var description: String { message }
+}
+
+extension OttoConfiguration {
+    /// Reads the settings from config file text. Every invalid value is reported with its key path.
+    /// - Parameter homeDirectory: the user's home, for the default `ottoHome` and `~` expansion.
+    public static func parse(
+        _ bytes: [UInt8],
+        file: String,
+        homeDirectory: String
+    ) throws(ConfigurationError) -> OttoConfiguration {
+        let root: JSONCNode
+        do {
+            root = try JSONC.parse(bytes)
+        } catch {
+            throw ConfigurationError(
+                source: "config file \(file)",
+                issues: [FieldIssue(path: "", message: "not valid JSON with comments: \(error.message)")]
+            )
+        }
+        var reader = Reader()
+        let configuration = reader.read(root, homeDirectory: homeDirectory)
+        if !reader.issues.isEmpty {
+            throw ConfigurationError(source: "config file \(file)", issues: reader.issues)
+        }
+        return configuration
+    }
+
+    /// Reads only `modelManagement.flowDefaults`, for the live flow defaults store.
+    static func parseFlowDefaults(_ bytes: [UInt8], file: String) throws(ConfigurationError) -> FlowDefaults {
+        let root: JSONCNode
+        do {
+            root = try JSONC.parse(bytes)
+        } catch {
+            throw ConfigurationError(
+                source: "config file \(file)",
+                issues: [FieldIssue(path: "", message: "not valid JSON with comments: \(error.message)")]
+            )
+        }
+        var reader = Reader()
+        let defaults = reader.flowDefaults(in: root)
+        if !reader.issues.isEmpty {
+            throw ConfigurationError(source: "config file \(file)", issues: reader.issues)
+        }
+        return defaults
+    }
+
+    /// Applies `OTTO_HOME`, `OTTO_OPENCODE_BASE_URL`, `OTTO_EXTERNAL_API_HOST` and `OTTO_EXTERNAL_API_PORT`.
+    /// An empty variable counts as unset.
+    public func applyingEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> OttoConfiguration {
+        var result = self
+        if let home = OttoEnvironment.value(OttoEnvironment.home, in: environment) {
+            let path = Self.expandTilde(home, homeDirectory: environment["HOME"] ?? NSHomeDirectory())
+            guard path.hasPrefix("/") else {
+                throw Self.environmentError(OttoEnvironment.home, "expected an absolute path, got \"\(home)\"")
+            }
+            result.ottoHome = path
+        }
+        if let url = OttoEnvironment.value(OttoEnvironment.openCodeBaseURL, in: environment) {
+            switch Self.normalizedBaseURL(url) {
+            case .success(let normalized): result.openCode.baseURL = normalized
+            case .failure(let invalid): throw Self.environmentError(OttoEnvironment.openCodeBaseURL, invalid.reason)
+            }
+        }
+        if let host = OttoEnvironment.value(OttoEnvironment.externalAPIHost, in: environment) {
+            result.externalAPI.host = host
+        }
+        if let portText = OttoEnvironment.value(OttoEnvironment.externalAPIPort, in: environment) {
+            guard let port = Int(portText), (1...65_535).contains(port) else {
+                throw Self.environmentError(
+                    OttoEnvironment.externalAPIPort,
+                    "expected a port number from 1 to 65535, got \"\(portText)\""
+                )
+            }
+            result.externalAPI.port = port
+        }
+        return result
+    }
+
+    private static func environmentError(_ name: String, _ message: String) -> ConfigurationError {
+        ConfigurationError(source: "environment variable \(name)", issues: [FieldIssue(path: "", message: message)])
+    }
+
+    struct InvalidValue: Error {
+        let reason: String
+    }
+
+    static func expandTilde(_ path: String, homeDirectory: String) -> String {
+        if path == "~" { return homeDirectory }
+        if path.hasPrefix("~/") { return homeDirectory + path.dropFirst(1) }
+        return path
+    }
+
+    /// Checks that `text` is an absolute http(s) URL with a host and returns it without a trailing slash.
+    static func normalizedBaseURL(_ text: String) -> Result<String, InvalidValue> {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard let components = URLComponents(string: trimmed),
+            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            let host = components.host, !host.isEmpty
+        else {
+            return .failure(
+                InvalidValue(
+                    reason: "expected an http:// or https:// URL such as \"http://127.0.0.1:4096\", got \"\(text)\""))
+        }
+        if components.query != nil || components.fragment != nil {
+            return .failure(InvalidValue(reason: "a base URL cannot have a query or fragment, got \"\(text)\""))
+        }
+        var normalized = trimmed
+        while normalized.hasSuffix("/") { normalized.removeLast() }
+        return .success(normalized)
+    }
+
+    /// Walks the parsed file, collecting every problem with its key path instead of stopping at the first.
+    struct Reader {
+        var issues: [FieldIssue] = []
+
+        mutating func problem(_ path: String, _ message: String) {
+            issues.append(FieldIssue(path: path, message: message))
+        }
+
+        mutating func object(_ node: JSONCNode?, _ path: String) -> JSONCNode? {
+            guard let node else { return nil }
+            if case .null = node.kind { return nil }
+            guard case .object = node.kind else {
+                problem(path, "expected an object, got \(node.typeName)")
+                return nil
+            }
+            return node
+        }
+
+        mutating func string(_ node: JSONCNode?, _ path: String) -> String? {
+            guard let node else { return nil }
+            guard case .string(let value) = node.kind else {
+                problem(path, "expected a string, got \(node.typeName)")
+                return nil
+            }
+            if value.trimmingCharacters(in: .whitespaces).isEmpty {
+                problem(path, "must not be empty")
+                return nil
+            }
+            return value
+        }
+
+        mutating func integer(_ node: JSONCNode?, _ path: String, in range: ClosedRange<Int>, unit: String) -> Int? {
+            guard let node else { return nil }
+            guard case .number(let value, let isInteger) = node.kind, isInteger, value.magnitude < 1e15 else {
+                problem(path, "expected a whole number of \(unit) from \(range.lowerBound) to \(range.upperBound)")
+                return nil
+            }
+            let integer = Int(value)
+            guard range.contains(integer) else {
+                problem(
+                    path, "\(integer) is out of range; expected \(unit) from \(range.lowerBound) to \(range.upperBound)"
+                )
+                return nil
+            }
+            return integer
+        }
+
+        mutating func read(_ root: JSONCNode, homeDirectory: String) -> OttoConfiguration {
+            var configuration = OttoConfiguration(
+                ottoHome: homeDirectory + "/.otto",
+                openCode: .init(baseURL: OttoConfiguration.defaultOpenCodeBaseURL, requestTimeoutSeconds: 10),
+                externalAPI: .init(
+                    host: OttoConfiguration.defaultExternalAPIHost,
+                    port: OttoConfiguration.defaultExternalAPIPort
+                ),
+                flowDefaults: FlowDefaults(),
+                catalogRefreshIntervalSeconds: OttoConfiguration.defaultCatalogRefreshIntervalSeconds
+            )
+            guard case .object = root.kind else {
+                problem("", "the top level must be an object ({ ... }), got \(root.typeName)")
+                return configuration
+            }
+            if let version = root.member("version") {
+                if case .number(let value, true) = version.kind, value == 1 {
+                } else {
+                    problem("version", "this Otto understands config version 1 only")
+                }
+            }
+            if let home = string(root.member("ottoHome"), "ottoHome") {
+                let expanded = OttoConfiguration.expandTilde(home, homeDirectory: homeDirectory)
+                if expanded.hasPrefix("/") {
+                    configuration.ottoHome = expanded
+                } else {
+                    problem("ottoHome", "expected an absolute path, got \"\(home)\"")
+                }
+            }
+            if let openCode = object(root.member("opencode"), "opencode") {
+                if let baseURL = string(openCode.member("baseUrl"), "opencode.baseUrl") {
+                    switch OttoConfiguration.normalizedBaseURL(baseURL) {
+                    case .success(let normalized): configuration.openCode.baseURL = normalized
+                    case .failure(let invalid): problem("opencode.baseUrl", invalid.reason)
+                    }
+                } else if openCode.member("baseUrl") == nil,
+                    openCode.member("hostname") != nil || openCode.member("port") != nil
+                {
+                    // The original TypeScript Otto's form: { "hostname": ..., "port": ... }.
+                    let hostname = string(openCode.member("hostname"), "opencode.hostname") ?? "127.0.0.1"
+                    let port = integer(openCode.member("port"), "opencode.port", in: 1...65_535, unit: "port") ?? 4096
+                    let host = hostname.contains(":") && !hostname.hasPrefix("[") ? "[\(hostname)]" : hostname
+                    configuration.openCode.baseURL = "http://\(host):\(port)"
+                }
+                if let timeout = integer(
+                    openCode.member("requestTimeoutSeconds"),
+                    "opencode.requestTimeoutSeconds",
+                    in: 1...3_600,
+                    unit: "seconds"
+                ) {
+                    configuration.openCode.requestTimeoutSeconds = timeout
+                }
+            }
+            if let api = object(root.member("externalApi"), "externalApi") {
+                if let host = string(api.member("host"), "externalApi.host") {
+                    configuration.externalAPI.host = host
+                }
+                if let port = integer(api.member("port"), "externalApi.port", in: 1...65_535, unit: "port") {
+                    configuration.externalAPI.port = port
+                }
+            }
+            configuration.flowDefaults = flowDefaults(in: root)
+            if let management = object(root.member("modelManagement"), "modelManagement"),
+                let interval = integer(
+                    management.member("catalogRefreshIntervalSeconds"),
+                    "modelManagement.catalogRefreshIntervalSeconds",
+                    in: 1...31_536_000,
+                    unit: "seconds"
+                )
+            {
+                configuration.catalogRefreshIntervalSeconds = interval
+            }
+            return configuration
+        }
+
+        mutating func flowDefaults(in root: JSONCNode) -> FlowDefaults {
+            guard case .object = root.kind,
+                let management = object(root.member("modelManagement"), "modelManagement"),
+                let node = object(management.member("flowDefaults"), "modelManagement.flowDefaults"),
+                case .object(let members) = node.kind
+            else { return FlowDefaults() }
+            let entries: [(key: String, value: FlowDefaults.RawValue)] = members.map { member in
+                switch member.value.kind {
+                case .null: (member.key, .null)
+                case .string(let text): (member.key, .string(text))
+                default: (member.key, .other(typeName: member.value.typeName))
+                }
+            }
+            switch FlowDefaults.validate(entries, requireAll: false, pathPrefix: "modelManagement.flowDefaults") {
+            case .success(let defaults):
+                return defaults
+            case .failure(let failure):
+                issues.append(contentsOf: failure.issues)
+                return FlowDefaults()
+            }
+        }
+    }
+}

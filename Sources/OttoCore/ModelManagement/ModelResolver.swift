@@ -1,0 +1,87 @@
+import Logging
+import OttoContracts
+
+/// The model a piece of work runs on, and which rule chose it.
+public struct ResolvedModel: Sendable, Equatable {
+    public let ref: ModelRef
+    public let source: ModelSource
+    /// The model the job or flow asked for when the runtime fell back to the global default.
+    public let requested: ModelRef?
+
+    public var providerId: String { ref.providerId }
+    public var modelId: String { ref.modelId }
+}
+
+public struct ModelResolutionError: Error, Sendable, Equatable, CustomStringConvertible {
+    public let flow: RuntimeModelFlow
+    /// The job's or flow's model that was not available, if one was chosen.
+    public let requested: ModelRef?
+    /// OpenCode's global default, if OpenCode named one.
+    public let globalDefault: ModelRef?
+
+    public var message: String {
+        let fallback =
+            globalDefault.map { "OpenCode's global default \($0) is not in the catalog either" }
+            ?? "OpenCode names no global default model"
+        if let requested {
+            return "no model available for flow \(flow): \(requested) is not in the catalog and \(fallback)"
+        }
+        return "no model available for flow \(flow): neither the job nor the flow chooses one and \(fallback)"
+    }
+    public var description: String { message }
+}
+
+/// Decides which model a piece of work runs on. Every execution path asks this one component.
+///
+/// Precedence: the job's `modelRef`, then the flow's default, then OpenCode's global default. A chosen model that
+/// is not in the current catalog falls back to the global default, with a warning that names what happened.
+public struct ModelResolver: Sendable {
+    private let catalog: any CatalogSnapshotProviding
+    private let flowDefaults: any FlowDefaultsProviding
+    private let logger: Logger
+
+    public init(catalog: any CatalogSnapshotProviding, flowDefaults: any FlowDefaultsProviding, logger: Logger) {
+        self.catalog = catalog
+        self.flowDefaults = flowDefaults
+        self.logger = logger
+    }
+
+    /// - Parameter logFallback: false for previews (an API listing what jobs would run on), which must not log a
+    ///   warning per job on every read.
+    public func resolve(
+        flow: RuntimeModelFlow,
+        jobModelRef: ModelRef?,
+        logFallback: Bool = true
+    ) throws(ModelResolutionError) -> ResolvedModel {
+        let snapshot = catalog.snapshot
+        let chosen: (ref: ModelRef, source: ModelSource)?
+        if let jobModelRef {
+            chosen = (jobModelRef, .job)
+        } else if let flowDefault = flowDefaults.flowDefault(for: flow) {
+            chosen = (flowDefault, .flowDefault)
+        } else {
+            chosen = nil
+        }
+        if let chosen, snapshot.contains(chosen.ref) {
+            return ResolvedModel(ref: chosen.ref, source: chosen.source, requested: nil)
+        }
+        guard let global = snapshot.globalDefault, snapshot.contains(global) else {
+            throw ModelResolutionError(flow: flow, requested: chosen?.ref, globalDefault: snapshot.globalDefault)
+        }
+        guard let chosen else {
+            return ResolvedModel(ref: global, source: .globalDefault, requested: nil)
+        }
+        if logFallback {
+            logger.warning(
+                "model not in the catalog; falling back to OpenCode's global default",
+                metadata: [
+                    "flow": "\(flow)",
+                    "requested": "\(chosen.ref)",
+                    "requestedBy": "\(chosen.source.rawValue)",
+                    "fallback": "\(global)",
+                ]
+            )
+        }
+        return ResolvedModel(ref: global, source: .fallbackGlobalDefault, requested: chosen.ref)
+    }
+}

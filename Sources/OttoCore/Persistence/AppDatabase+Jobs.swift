@@ -1,0 +1,241 @@
+import GRDB
+import OttoContracts
+
+/// Why a job could not be stored.
+public enum JobStoreError: Error, Equatable, Sendable {
+    case duplicateId(String)
+    case notFound(String)
+}
+
+extension AppDatabase {
+    public func insertJob(_ job: Job) throws {
+        do {
+            try writer.write { db in try JobRecord(job).insert(db) }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+            throw JobStoreError.duplicateId(job.id)
+        }
+    }
+
+    public func job(id: String) throws -> Job? {
+        try writer.read { db in try JobRecord.fetchOne(db, key: id).map(Job.init) }
+    }
+
+    /// All jobs, optionally of one type, oldest first.
+    public func jobs(type: String? = nil) throws -> [Job] {
+        try writer.read { db in
+            var request = JobRecord.order(JobRecord.Columns.createdAt, JobRecord.Columns.id)
+            if let type { request = request.filter(JobRecord.Columns.type == type) }
+            return try request.fetchAll(db).map(Job.init)
+        }
+    }
+
+    /// Sets a job's `modelRef` (nil = inherit) and returns the job before and after the change.
+    @discardableResult
+    public func updateJobModelRef(id: String, modelRef: String?, at now: Int64) throws -> (before: Job, after: Job) {
+        try writer.write { db in
+            guard var record = try JobRecord.fetchOne(db, key: id) else { throw JobStoreError.notFound(id) }
+            let before = Job(record)
+            record.modelRef = modelRef
+            record.updatedAt = now
+            try record.update(db)
+            return (before, Job(record))
+        }
+    }
+
+    public func insertRun(_ run: JobRun) throws {
+        try writer.write { db in try JobRunRecord(run).insert(db) }
+    }
+
+    /// A page of a job's runs, newest first, and how many runs the job has in all.
+    public func runs(jobId: String, limit: Int, offset: Int) throws -> (total: Int, runs: [JobRun]) {
+        try writer.read { db in
+            let all = JobRunRecord.filter(JobRunRecord.Columns.jobId == jobId)
+            let total = try all.fetchCount(db)
+            let page = try all.order(JobRunRecord.Columns.createdAt.desc, JobRunRecord.Columns.id.desc)
+                .limit(limit, offset: offset)
+                .fetchAll(db)
+            return (total, page.map(JobRun.init))
+        }
+    }
+
+    @discardableResult
+    public func appendTaskAudit(_ entry: TaskAuditEntry) throws -> TaskAuditEntry {
+        try writer.write { db in
+            var record = TaskAuditRecord(entry)
+            try record.insert(db)
+            return TaskAuditEntry(record)
+        }
+    }
+
+    /// A job's audit entries, newest first.
+    public func taskAudit(taskId: String, limit: Int) throws -> [TaskAuditEntry] {
+        try writer.read { db in
+            try TaskAuditRecord.filter(TaskAuditRecord.Columns.taskId == taskId)
+                .order(TaskAuditRecord.Columns.id.desc)
+                .limit(limit)
+                .fetchAll(db)
+                .map(TaskAuditEntry.init)
+        }
+    }
+
+    @discardableResult
+    public func appendCommandAudit(_ entry: CommandAuditEntry) throws -> CommandAuditEntry {
+        try writer.write { db in
+            var record = CommandAuditRecord(entry)
+            try record.insert(db)
+            return CommandAuditEntry(record)
+        }
+    }
+
+    /// Command audit entries, newest first, optionally for one command.
+    public func commandAudit(limit: Int, command: String? = nil) throws -> [CommandAuditEntry] {
+        try writer.read { db in
+            var request = CommandAuditRecord.order(CommandAuditRecord.Columns.id.desc).limit(limit)
+            if let command { request = request.filter(CommandAuditRecord.Columns.command == command) }
+            return try request.fetchAll(db).map(CommandAuditEntry.init)
+        }
+    }
+}
+
+extension JobRecord {
+    init(_ job: Job) {
+        self.init(
+            id: job.id,
+            type: job.type,
+            status: job.status.rawValue,
+            scheduleType: job.scheduleType.rawValue,
+            profileId: job.profileId,
+            modelRef: job.modelRef,
+            runAt: job.runAt,
+            cadenceMinutes: job.cadenceMinutes,
+            payload: job.payload,
+            lastRunAt: job.lastRunAt,
+            nextRunAt: job.nextRunAt,
+            terminalState: job.terminalState?.rawValue,
+            terminalReason: job.terminalReason,
+            lockToken: nil,
+            lockExpiresAt: nil,
+            createdAt: job.createdAt,
+            updatedAt: job.updatedAt
+        )
+    }
+}
+
+extension Job {
+    init(_ record: JobRecord) {
+        self.init(
+            id: record.id,
+            type: record.type,
+            // The schema's CHECK constraints guarantee these values.
+            status: Status(rawValue: record.status) ?? .idle,
+            scheduleType: ScheduleType(rawValue: record.scheduleType) ?? .oneshot,
+            profileId: record.profileId,
+            modelRef: record.modelRef,
+            runAt: record.runAt,
+            cadenceMinutes: record.cadenceMinutes,
+            payload: record.payload,
+            lastRunAt: record.lastRunAt,
+            nextRunAt: record.nextRunAt,
+            terminalState: record.terminalState.flatMap(TerminalState.init(rawValue:)),
+            terminalReason: record.terminalReason,
+            createdAt: record.createdAt,
+            updatedAt: record.updatedAt
+        )
+    }
+}
+
+extension JobRunRecord {
+    init(_ run: JobRun) {
+        self.init(
+            id: run.id,
+            jobId: run.jobId,
+            scheduledFor: run.scheduledFor,
+            startedAt: run.startedAt,
+            finishedAt: run.finishedAt,
+            status: run.status.rawValue,
+            errorCode: run.errorCode,
+            errorMessage: run.errorMessage,
+            resultJson: run.result,
+            modelRef: run.modelRef,
+            modelSource: run.modelSource?.rawValue,
+            createdAt: run.createdAt
+        )
+    }
+}
+
+extension JobRun {
+    init(_ record: JobRunRecord) {
+        self.init(
+            id: record.id,
+            jobId: record.jobId,
+            scheduledFor: record.scheduledFor,
+            startedAt: record.startedAt,
+            finishedAt: record.finishedAt,
+            status: Status(rawValue: record.status) ?? .failed,
+            errorCode: record.errorCode,
+            errorMessage: record.errorMessage,
+            result: record.resultJson,
+            modelRef: record.modelRef,
+            modelSource: record.modelSource.flatMap(ModelSource.init(rawValue:)),
+            createdAt: record.createdAt
+        )
+    }
+}
+
+extension TaskAuditRecord {
+    init(_ entry: TaskAuditEntry) {
+        self.init(
+            id: entry.id,
+            taskId: entry.taskId,
+            action: entry.action.rawValue,
+            lane: entry.lane,
+            actor: entry.actor,
+            beforeJson: entry.before,
+            afterJson: entry.after,
+            metadataJson: entry.metadata,
+            createdAt: entry.createdAt
+        )
+    }
+}
+
+extension TaskAuditEntry {
+    init(_ record: TaskAuditRecord) {
+        self.init(
+            id: record.id,
+            taskId: record.taskId,
+            action: Action(rawValue: record.action) ?? .update,
+            lane: record.lane,
+            actor: record.actor,
+            before: record.beforeJson,
+            after: record.afterJson,
+            metadata: record.metadataJson,
+            createdAt: record.createdAt
+        )
+    }
+}
+
+extension CommandAuditRecord {
+    init(_ entry: CommandAuditEntry) {
+        self.init(
+            id: entry.id,
+            command: entry.command,
+            status: entry.status.rawValue,
+            errorMessage: entry.errorMessage,
+            metadataJson: entry.metadata,
+            createdAt: entry.createdAt
+        )
+    }
+}
+
+extension CommandAuditEntry {
+    init(_ record: CommandAuditRecord) {
+        self.init(
+            id: record.id,
+            command: record.command,
+            status: Status(rawValue: record.status) ?? .failed,
+            errorMessage: record.errorMessage,
+            metadata: record.metadataJson,
+            createdAt: record.createdAt
+        )
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import GRDB
+
+/// Otto's state database (`<ottoHome>/data/otto-state.db`). The only type outside `Persistence/` that other code
+/// sees; every method is one transaction.
+public struct AppDatabase: Sendable {
+    let writer: any DatabaseWriter
+
+    /// Opens (creating if needed) the database file in WAL mode and applies pending migrations.
+    public static func open(path: String) throws -> AppDatabase {
+        try AtomicFile.createDirectory((path as NSString).deletingLastPathComponent, permissions: 0o700)
+        var configuration = Configuration()
+        configuration.foreignKeysEnabled = true
+        configuration.busyMode = .timeout(5)
+        let pool = try DatabasePool(path: path, configuration: configuration)
+        return try AppDatabase(pool)
+    }
+
+    /// Wraps any GRDB writer (tests may pass an in-memory queue) and migrates it.
+    public init(_ writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    /// The identifiers of the migrations recorded as applied, oldest first.
+    public func appliedMigrations() throws -> [String] {
+        try writer.read { db in try Self.migrator.appliedMigrations(db) }
+    }
+
+    /// Migrations are never edited once shipped and never use application types: raw SQL only, constraints in
+    /// the schema.
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1-jobs-runs-audit") { db in
+            try db.execute(
+                sql: """
+                    CREATE TABLE jobs (
+                      id TEXT PRIMARY KEY NOT NULL CHECK (id <> ''),
+                      type TEXT NOT NULL CHECK (type <> ''),
+                      status TEXT NOT NULL DEFAULT 'idle' CHECK (status IN ('idle', 'running', 'paused')),
+                      schedule_type TEXT NOT NULL CHECK (schedule_type IN ('recurring', 'oneshot')),
+                      profile_id TEXT,
+                      model_ref TEXT CHECK (model_ref IS NULL OR instr(model_ref, '/') > 1),
+                      run_at INTEGER,
+                      cadence_minutes INTEGER CHECK (cadence_minutes IS NULL OR cadence_minutes >= 1),
+                      payload TEXT CHECK (payload IS NULL OR json_valid(payload)),
+                      last_run_at INTEGER,
+                      next_run_at INTEGER,
+                      terminal_state TEXT CHECK (terminal_state IN ('completed', 'expired', 'cancelled')),
+                      terminal_reason TEXT,
+                      lock_token TEXT,
+                      lock_expires_at INTEGER,
+                      created_at INTEGER NOT NULL,
+                      updated_at INTEGER NOT NULL,
+                      CHECK (schedule_type <> 'recurring' OR cadence_minutes IS NOT NULL)
+                    );
+                    CREATE INDEX jobs_type ON jobs(type);
+                    CREATE INDEX jobs_due ON jobs(next_run_at) WHERE terminal_state IS NULL;
+
+                    CREATE TABLE job_runs (
+                      id TEXT PRIMARY KEY NOT NULL,
+                      job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+                      scheduled_for INTEGER NOT NULL,
+                      started_at INTEGER NOT NULL,
+                      finished_at INTEGER,
+                      status TEXT NOT NULL CHECK (status IN ('success', 'failed', 'skipped')),
+                      error_code TEXT,
+                      error_message TEXT,
+                      result_json TEXT CHECK (result_json IS NULL OR json_valid(result_json)),
+                      model_ref TEXT,
+                      model_source TEXT CHECK (model_source IS NULL OR model_source IN
+                        ('job', 'flow_default', 'global_default', 'fallback_global_default')),
+                      created_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX job_runs_by_job ON job_runs(job_id, created_at DESC);
+
+                    CREATE TABLE task_audit (
+                      id INTEGER PRIMARY KEY AUTOINCREMENT,
+                      task_id TEXT NOT NULL,
+                      action TEXT NOT NULL CHECK (action IN ('create', 'update', 'delete', 'run_now')),
+                      lane TEXT NOT NULL,
+                      actor TEXT,
+                      before_json TEXT CHECK (before_json IS NULL OR json_valid(before_json)),
+                      after_json TEXT CHECK (after_json IS NULL OR json_valid(after_json)),
+                      metadata_json TEXT CHECK (metadata_json IS NULL OR json_valid(metadata_json)),
+                      created_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX task_audit_by_task ON task_audit(task_id, id DESC);
+
+                    CREATE TABLE command_audit (
+                      id INTEGER PRIMARY KEY AUTOINCREMENT,
+                      command TEXT NOT NULL,
+                      status TEXT NOT NULL CHECK (status IN ('success', 'failed', 'denied')),
+                      error_message TEXT,
+                      metadata_json TEXT CHECK (metadata_json IS NULL OR json_valid(metadata_json)),
+                      created_at INTEGER NOT NULL
+                    );
+                    CREATE INDEX command_audit_by_command ON command_audit(command, id DESC);
+                    """
+            )
+        }
+        return migrator
+    }
+}

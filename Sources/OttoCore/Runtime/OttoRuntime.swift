@@ -1,0 +1,109 @@
+import Foundation
+import Logging
+import OttoContracts
+import ServiceLifecycle
+
+/// Why `otto serve` cannot start, as one line an operator can act on.
+public struct StartupError: Error, LocalizedError, Sendable, CustomStringConvertible {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var errorDescription: String? { message }
+    public var description: String { message }
+}
+
+/// Everything `otto serve` runs, built in dependency order. Nothing here starts serving until the first catalog
+/// fetch from OpenCode has succeeded.
+public struct OttoRuntime: Sendable {
+    public let configurationPath: String
+    public let configuration: OttoConfiguration
+    public let paths: OttoPaths
+    public let database: AppDatabase
+    public let apiToken: APIToken
+    public let catalog: ModelCatalogService
+    public let flowDefaults: FlowDefaultsStore
+    public let resolver: ModelResolver
+    /// Long-running work, dependencies first; `otto serve` runs them in one service group.
+    public let services: [any Service]
+
+    /// - Parameter openCode: where the catalog comes from; by default the OpenCode server the configuration names.
+    public static func bootstrap(
+        environment: [String: String],
+        logger: Logger,
+        openCode: (any OpenCodeCatalogSource)? = nil
+    ) async throws(StartupError) -> OttoRuntime {
+        let loaded: ConfigurationLoader.Loaded
+        do {
+            loaded = try ConfigurationLoader(environment: environment).load()
+        } catch {
+            throw StartupError(error.message)
+        }
+        if loaded.created {
+            logger.notice("created the config file with defaults", metadata: ["path": "\(loaded.path)"])
+        }
+        let configuration = loaded.configuration
+        let paths = OttoPaths(home: configuration.ottoHome)
+
+        let database: AppDatabase
+        do {
+            database = try AppDatabase.open(path: paths.stateDatabase)
+        } catch {
+            throw StartupError("cannot open the state database \(paths.stateDatabase): \(error)")
+        }
+        let apiToken: APIToken
+        do {
+            apiToken = try APIToken.loadOrCreate(path: paths.apiToken)
+        } catch {
+            throw StartupError(error.localizedDescription)
+        }
+
+        let source =
+            openCode
+            ?? OpenCodeClient(
+                baseURL: configuration.openCode.baseURL,
+                timeout: .seconds(configuration.openCode.requestTimeoutSeconds)
+            )
+        let catalog = ModelCatalogService(
+            source: source,
+            cache: CatalogCache(path: paths.catalogCache),
+            logger: logger
+        )
+        catalog.loadCache()
+        let snapshot: ModelCatalogSnapshot
+        do {
+            snapshot = try await catalog.refreshNow()
+        } catch {
+            throw StartupError("cannot start: the first model catalog fetch failed: \(error.message)")
+        }
+        logger.info(
+            "model catalog fetched from OpenCode",
+            metadata: [
+                "url": "\(source.providersURL)",
+                "count": "\(snapshot.count)",
+                "globalDefault": "\(snapshot.globalDefault?.description ?? "none")",
+            ]
+        )
+
+        let flowDefaults = FlowDefaultsStore(
+            path: loaded.path,
+            initial: configuration.flowDefaults,
+            logger: logger
+        )
+        let resolver = ModelResolver(catalog: catalog, flowDefaults: flowDefaults, logger: logger)
+        let refresh = CatalogRefreshService(
+            catalog: catalog,
+            interval: .seconds(configuration.catalogRefreshIntervalSeconds),
+            logger: logger
+        )
+        return OttoRuntime(
+            configurationPath: loaded.path,
+            configuration: configuration,
+            paths: paths,
+            database: database,
+            apiToken: apiToken,
+            catalog: catalog,
+            flowDefaults: flowDefaults,
+            resolver: resolver,
+            services: [refresh]
+        )
+    }
+}

@@ -1,0 +1,103 @@
+import ArgumentParser
+import Foundation
+import Logging
+import OttoContracts
+import OttoCore
+import ServiceLifecycle
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+@main
+struct Otto: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "otto",
+        abstract: "Otto, a self-hosted personal-assistant runtime that works through an OpenCode server.",
+        discussion: """
+            Running `otto` with no subcommand is the same as `otto serve`.
+
+            ENVIRONMENT (an empty variable counts as unset)
+              OTTO_CONFIG_PATH          config file (default: $HOME/.config/otto/config.jsonc)
+              OTTO_HOME                 Otto's home directory; overrides the config's ottoHome (default: $HOME/.otto)
+              OTTO_OPENCODE_BASE_URL    OpenCode server URL; overrides opencode.baseUrl (default: http://127.0.0.1:4096)
+              OTTO_EXTERNAL_API_HOST    external API host; overrides externalApi.host (default: 127.0.0.1)
+              OTTO_EXTERNAL_API_PORT    external API port; overrides externalApi.port (default: 4190)
+
+            FILES
+              $HOME/.config/otto/config.jsonc         config, JSON with comments; created with defaults on first start
+              <ottoHome>/data/otto-state.db           state database (SQLite, WAL)
+              <ottoHome>/data/model-catalog-cache.json  last model catalog fetched from OpenCode
+              <ottoHome>/secrets/internal-api.token   external API bearer token (created once, mode 0600)
+            """,
+        subcommands: [Serve.self],
+        defaultSubcommand: Serve.self
+    )
+}
+
+extension Otto {
+    struct Serve: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start the runtime in the foreground; SIGINT or SIGTERM stops it cleanly.",
+            discussion: """
+                Start-up reads the config file, opens the state database, loads the cached model catalog and then \
+                fetches the catalog from OpenCode. If that first fetch fails, otto exits with status 1 and does \
+                not start. While running, the catalog is refreshed every \
+                modelManagement.catalogRefreshIntervalSeconds, and edits to the flow defaults in the config file \
+                take effect without a restart. Logs are structured lines (logfmt) on stderr.
+
+                Exit status: 0 after a clean stop, 1 if start-up fails (invalid config, OpenCode unreachable).
+                """
+        )
+
+        @Option(
+            name: .long, help: "Config file to use (default: $OTTO_CONFIG_PATH, else $HOME/.config/otto/config.jsonc).")
+        var config: String?
+
+        @Option(name: .long, help: "Least severe log level written: trace, debug, info, notice, warning, error.")
+        var logLevel: LogLevel = .info
+
+        func run() async throws {
+            let level = logLevel.level
+            LoggingSystem.bootstrap { label in LogfmtLogHandler(label: label, level: level) }
+            let logger = Logger(label: "otto")
+
+            var environment = ProcessInfo.processInfo.environment
+            if let config { environment[OttoEnvironment.configPath] = config }
+
+            let runtime: OttoRuntime
+            do {
+                runtime = try await OttoRuntime.bootstrap(environment: environment, logger: logger)
+            } catch {
+                FileHandle.standardError.write(Data("otto: \(error.message)\n".utf8))
+                throw ExitCode(1)
+            }
+
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: runtime.services.map { .init(service: $0) },
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger
+                )
+            )
+            logger.notice(
+                "otto is running",
+                metadata: [
+                    "config": "\(runtime.configurationPath)",
+                    "ottoHome": "\(runtime.paths.home)",
+                    "opencode": "\(runtime.configuration.openCode.baseURL)",
+                    "catalogCount": "\(runtime.catalog.snapshot.count)",
+                    "pid": "\(getpid())",
+                ]
+            )
+            try await group.run()
+            logger.notice("otto stopped")
+        }
+    }
+
+    enum LogLevel: String, ExpressibleByArgument, CaseIterable {
+        case trace, debug, info, notice, warning, error
+
+        var level: Logger.Level { Logger.Level(rawValue: rawValue) ?? .info }
+    }
+}
