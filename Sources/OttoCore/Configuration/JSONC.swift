@@ -120,6 +120,11 @@ public enum JSONC {
             return JSONCSyntaxError(line: line, column: column, reason: reason)
         }
 
+        /// The end of the file inside a container: an unclosed comment, if that is what swallowed it, is the real cause.
+        func unclosed(_ container: String, at start: Int) -> JSONCSyntaxError {
+            unterminatedComment ?? error("\(container) opened here is never closed", at: start)
+        }
+
         func describeCurrent() -> String {
             guard position < bytes.count else { return "end of file" }
             let byte = bytes[position]
@@ -304,7 +309,7 @@ public enum JSONC {
             while true {
                 skipTrivia()
                 guard position < bytes.count else {
-                    throw error("an array opened at this point is never closed", at: start)
+                    throw unclosed("an array", at: start)
                 }
                 if bytes[position] == UInt8(ascii: "]") {
                     position += 1
@@ -313,7 +318,7 @@ public enum JSONC {
                 elements.append(try parseValue(depth: depth + 1))
                 skipTrivia()
                 guard position < bytes.count else {
-                    throw error("an array opened at this point is never closed", at: start)
+                    throw unclosed("an array", at: start)
                 }
                 if bytes[position] == UInt8(ascii: ",") {
                     position += 1
@@ -330,7 +335,7 @@ public enum JSONC {
             while true {
                 skipTrivia()
                 guard position < bytes.count else {
-                    throw error("an object opened at this point is never closed", at: start)
+                    throw unclosed("an object", at: start)
                 }
                 if bytes[position] == UInt8(ascii: "}") {
                     position += 1
@@ -350,7 +355,7 @@ public enum JSONC {
                 members.append(JSONCNode.Member(key: key, value: value))
                 skipTrivia()
                 guard position < bytes.count else {
-                    throw error("an object opened at this point is never closed", at: start)
+                    throw unclosed("an object", at: start)
                 }
                 if bytes[position] == UInt8(ascii: ",") {
                     position += 1

@@ -45,7 +45,9 @@ public struct CatalogCache: Sendable {
     }
 
     public func save(refs: [ModelRef], updatedAt: Int64) throws {
-        let data = try JSONEncoder().encode(File(refs: refs.map(\.description), updatedAt: updatedAt))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        let data = try encoder.encode(File(refs: refs.map(\.description), updatedAt: updatedAt))
         try AtomicFile.createDirectory((path as NSString).deletingLastPathComponent, permissions: 0o700)
         try AtomicFile.write(data, to: path, permissions: 0o600)
     }

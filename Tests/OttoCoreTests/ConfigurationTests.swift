@@ -1,0 +1,158 @@
+import Foundation
+import OttoContracts
+import OttoTestSupport
+import Testing
+
+@testable import OttoCore
+
+@Suite struct ConfigurationTests {
+    @Test func aMissingConfigIsCreatedWithDefaultsAndReadBack() throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        let loaded = try ConfigurationLoader(environment: home.environment()).load()
+        #expect(loaded.created)
+        #expect(loaded.path == home.configPath)
+        #expect(loaded.configuration.ottoHome == home.ottoHome)
+        #expect(loaded.configuration.openCode.baseURL == "http://127.0.0.1:4096")
+        #expect(loaded.configuration.openCode.requestTimeoutSeconds == 10)
+        #expect(loaded.configuration.externalAPI == .init(host: "127.0.0.1", port: 4190))
+        #expect(loaded.configuration.flowDefaults == FlowDefaults())
+        #expect(loaded.configuration.catalogRefreshIntervalSeconds == 86_400)
+        let text = try home.readConfig()
+        #expect(text.contains("\"flowDefaults\""))
+        let mode = try FileManager.default.attributesOfItem(atPath: home.configPath)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+
+        let second = try ConfigurationLoader(environment: home.environment()).load()
+        #expect(!second.created)
+        #expect(second.configuration == loaded.configuration)
+    }
+
+    @Test func commentsTrailingCommasAndTheOriginalOpenCodeFormAreAccepted() throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        try home.writeConfig(
+            """
+            // operator's notes
+            {
+              "ottoHome": "~/otto-data",
+              "opencode": { "hostname": "10.0.0.5", "port": 4097, }, /* the TS Otto wrote this form */
+              "externalApi": { "host": "0.0.0.0", "port": 8080, },
+              "modelManagement": {
+                "flowDefaults": {
+                  "heartbeat": "nano-gpt/NousResearch 2/hermes-4-405b",
+                  "scheduledTasks": null,
+                },
+                "catalogRefreshIntervalSeconds": 2,
+              },
+              "somethingFromAFutureVersion": true,
+            }
+            """
+        )
+        let configuration = try ConfigurationLoader(environment: home.environment()).load().configuration
+        #expect(configuration.ottoHome == home.path + "/otto-data")
+        #expect(configuration.openCode.baseURL == "http://10.0.0.5:4097")
+        #expect(configuration.externalAPI == .init(host: "0.0.0.0", port: 8080))
+        #expect(configuration.flowDefaults.heartbeat?.description == "nano-gpt/NousResearch 2/hermes-4-405b")
+        #expect(configuration.flowDefaults.scheduledTasks == nil)
+        #expect(configuration.catalogRefreshIntervalSeconds == 2)
+    }
+
+    @Test func environmentOverridesWinAndEmptyVariablesCountAsUnset() throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        let environment = home.environment(extra: [
+            "OTTO_HOME": home.path + "/elsewhere",
+            "OTTO_OPENCODE_BASE_URL": "http://127.0.0.1:9999/",
+            "OTTO_EXTERNAL_API_HOST": "",
+            "OTTO_EXTERNAL_API_PORT": "5000",
+        ])
+        let configuration = try ConfigurationLoader(environment: environment).load().configuration
+        #expect(configuration.ottoHome == home.path + "/elsewhere")
+        #expect(configuration.openCode.baseURL == "http://127.0.0.1:9999")
+        #expect(configuration.externalAPI.host == "127.0.0.1")
+        #expect(configuration.externalAPI.port == 5000)
+    }
+
+    @Test func otto_config_pathChoosesTheFile() throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        let path = home.path + "/custom/otto.jsonc"
+        let loaded = try ConfigurationLoader(environment: home.environment(extra: ["OTTO_CONFIG_PATH": path])).load()
+        #expect(loaded.path == path)
+        #expect(FileManager.default.fileExists(atPath: path))
+        #expect(!FileManager.default.fileExists(atPath: home.configPath))
+    }
+
+    @Test(arguments: [
+        ("{ \"version\": 1,, }", "", "not valid JSON with comments: line 1, column 16"),
+        (
+            #"{"modelManagement": {"flowDefaults": {"heartbeat": "gpt-5"}}}"#,
+            "modelManagement.flowDefaults.heartbeat", "invalid model reference \"gpt-5\""
+        ),
+        (
+            #"{"modelManagement": {"flowDefaults": {"heartbeet": null}}}"#,
+            "modelManagement.flowDefaults.heartbeet", "unknown flow \"heartbeet\"; expected one of"
+        ),
+        (
+            #"{"modelManagement": {"flowDefaults": {"heartbeat": 5}}}"#,
+            "modelManagement.flowDefaults.heartbeat", "got a number"
+        ),
+        (#"{"externalApi": {"port": 70000}}"#, "externalApi.port", "70000 is out of range"),
+        (#"{"externalApi": {"port": "4190"}}"#, "externalApi.port", "expected a whole number"),
+        (#"{"opencode": {"port": 0}}"#, "opencode.port", "0 is out of range"),
+        (#"{"opencode": {"baseUrl": "localhost:4096"}}"#, "opencode.baseUrl", "expected an http:// or https:// URL"),
+        (
+            #"{"modelManagement": {"catalogRefreshIntervalSeconds": 0}}"#,
+            "modelManagement.catalogRefreshIntervalSeconds", "0 is out of range"
+        ),
+        (
+            #"{"modelManagement": {"catalogRefreshIntervalSeconds": 1.5}}"#,
+            "modelManagement.catalogRefreshIntervalSeconds", "expected a whole number"
+        ),
+        (#"{"ottoHome": "relative/path"}"#, "ottoHome", "expected an absolute path"),
+        (#"{"version": 2}"#, "version", "config version 1 only"),
+        (#"[1, 2]"#, "", "the top level must be an object"),
+    ])
+    func invalidConfigsStopWithTheFileThePathAndTheProblem(text: String, path: String, problem: String) throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        try home.writeConfig(text)
+        let error = #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader(environment: home.environment()).load()
+        }
+        let message = error?.message ?? ""
+        #expect(message.hasPrefix("invalid config file \(home.configPath): "), "\(message)")
+        if !path.isEmpty { #expect(message.contains("\(path): "), "\(message)") }
+        #expect(message.contains(problem), "\(message)")
+        #expect(!message.contains("\n"))
+        // The operator's file is never rewritten when it is invalid.
+        #expect(try home.readConfig() == text)
+    }
+
+    @Test func everyProblemInAFileIsReportedAtOnce() throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        try home.writeConfig(#"{"externalApi": {"port": 0}, "modelManagement": {"flowDefaults": {"heartbeat": "x"}}}"#)
+        let error = #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader(environment: home.environment()).load()
+        }
+        #expect(error?.issues.map(\.path) == ["externalApi.port", "modelManagement.flowDefaults.heartbeat"])
+    }
+
+    @Test(arguments: [
+        ("OTTO_EXTERNAL_API_PORT", "http", "expected a port number from 1 to 65535, got \"http\""),
+        ("OTTO_EXTERNAL_API_PORT", "0", "expected a port number"),
+        ("OTTO_OPENCODE_BASE_URL", "127.0.0.1:4096", "expected an http:// or https:// URL"),
+        ("OTTO_HOME", "relative", "expected an absolute path"),
+    ])
+    func invalidEnvironmentValuesNameTheVariable(name: String, value: String, problem: String) throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        let error = #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader(environment: home.environment(extra: [name: value])).load()
+        }
+        #expect(error?.message.hasPrefix("invalid environment variable \(name): ") == true)
+        #expect(error?.message.contains(problem) == true, "\(error?.message ?? "")")
+    }
+}
