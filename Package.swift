@@ -98,6 +98,6 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]
         ),
-        .testTarget(name: "OttoExecutableTests", dependencies: ["OttoTestSupport", "OttoContracts"]),
+        .testTarget(name: "OttoExecutableTests", dependencies: ["OttoTestSupport", "OttoContracts", "OttoCore"]),
     ]
 )

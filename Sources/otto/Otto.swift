@@ -73,15 +73,8 @@ extension Otto {
                 throw ExitCode(1)
             }
 
-            let group = ServiceGroup(
-                configuration: .init(
-                    services: runtime.services.map { .init(service: $0) },
-                    gracefulShutdownSignals: [.sigterm, .sigint],
-                    logger: logger
-                )
-            )
-            logger.notice(
-                "otto is running",
+            let announcement = RunningAnnouncement(
+                logger: logger,
                 metadata: [
                     "config": "\(runtime.configurationPath)",
                     "ottoHome": "\(runtime.paths.home)",
@@ -89,6 +82,13 @@ extension Otto {
                     "catalogCount": "\(runtime.catalog.snapshot.count)",
                     "pid": "\(getpid())",
                 ]
+            )
+            let group = ServiceGroup(
+                configuration: .init(
+                    services: (runtime.services + [announcement]).map { .init(service: $0) },
+                    gracefulShutdownSignals: [.sigterm, .sigint],
+                    logger: logger
+                )
             )
             try await group.run()
             logger.notice("otto stopped")
@@ -99,5 +99,17 @@ extension Otto {
         case trace, debug, info, notice, warning, error
 
         var level: Logger.Level { Logger.Level(rawValue: rawValue) ?? .info }
+    }
+}
+
+/// Logs "otto is running" once the service group has trapped its shutdown signals and started every service, so
+/// whoever waits for that line (an operator, a script, a test) can stop Otto cleanly from then on.
+struct RunningAnnouncement: Service {
+    let logger: Logger
+    let metadata: Logger.Metadata
+
+    func run() async throws {
+        logger.notice("otto is running", metadata: metadata)
+        try? await gracefulShutdown()
     }
 }
