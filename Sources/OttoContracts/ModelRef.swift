@@ -9,6 +9,9 @@ import Foundation
 public struct ModelRef: Hashable, Sendable, CustomStringConvertible {
     public let providerId: String
     public let modelId: String
+    /// The canonical text form, `provider/model`, kept so that sorting, hashing and encoding a catalog of
+    /// thousands of references never rebuilds the string.
+    public let description: String
 
     /// Builds a reference from its two parts, validating each.
     public init(providerId: String, modelId: String) throws(ModelRefError) {
@@ -21,11 +24,12 @@ public struct ModelRef: Hashable, Sendable, CustomStringConvertible {
         try Self.checkCharacters(providerId: providerId, modelId: modelId, given: given)
         self.providerId = providerId
         self.modelId = modelId
+        self.description = given
     }
 
     /// Parses `provider/model` text. White space around the whole reference is ignored.
     public init(parsing text: String) throws(ModelRefError) {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = Self.trimmed(text)
         if trimmed.isEmpty { throw ModelRefError(given: text, problem: .empty) }
         guard let slash = trimmed.firstIndex(of: "/") else {
             throw ModelRefError(given: trimmed, problem: .missingSlash)
@@ -37,16 +41,27 @@ public struct ModelRef: Hashable, Sendable, CustomStringConvertible {
         try Self.checkCharacters(providerId: providerId, modelId: modelId, given: trimmed)
         self.providerId = providerId
         self.modelId = modelId
+        self.description = trimmed
     }
 
-    /// The canonical text form, `provider/model`. Parsing it gives back an equal value.
-    public var description: String { "\(providerId)/\(modelId)" }
+    public static func == (lhs: ModelRef, rhs: ModelRef) -> Bool { lhs.description == rhs.description }
+
+    public func hash(into hasher: inout Hasher) { hasher.combine(description) }
+
+    /// Trims white space around the text; most references have none, so that case costs no copy.
+    private static func trimmed(_ text: String) -> String {
+        let scalars = text.unicodeScalars
+        guard let first = scalars.first, let last = scalars.last else { return text }
+        if !first.properties.isWhitespace && !last.properties.isWhitespace { return text }
+        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
 
     private static func checkCharacters(providerId: String, modelId: String, given: String) throws(ModelRefError) {
         if providerId.unicodeScalars.contains(where: \.properties.isWhitespace) {
             throw ModelRefError(given: given, problem: .whitespaceInProvider)
         }
-        if given.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        // Control characters (Unicode category Cc): U+0000-U+001F and U+007F-U+009F.
+        if given.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
             throw ModelRefError(given: given, problem: .controlCharacter)
         }
     }

@@ -18,17 +18,26 @@ struct Otto: AsyncParsableCommand {
             Running `otto` with no subcommand is the same as `otto serve`.
 
             ENVIRONMENT (an empty variable counts as unset)
-              OTTO_CONFIG_PATH          config file (default: $HOME/.config/otto/config.jsonc)
-              OTTO_HOME                 Otto's home directory; overrides the config's ottoHome (default: $HOME/.otto)
-              OTTO_OPENCODE_BASE_URL    OpenCode server URL; overrides opencode.baseUrl (default: http://127.0.0.1:4096)
-              OTTO_EXTERNAL_API_HOST    external API host; overrides externalApi.host (default: 127.0.0.1)
-              OTTO_EXTERNAL_API_PORT    external API port; overrides externalApi.port (default: 4190)
+              OTTO_CONFIG_PATH        config file
+                                      (default: $HOME/.config/otto/config.jsonc)
+              OTTO_HOME               Otto's home; overrides the config's ottoHome
+                                      (default: $HOME/.otto)
+              OTTO_OPENCODE_BASE_URL  OpenCode server; overrides opencode.baseUrl
+                                      (default: http://127.0.0.1:4096)
+              OTTO_EXTERNAL_API_HOST  external API host; overrides externalApi.host
+                                      (default: 127.0.0.1)
+              OTTO_EXTERNAL_API_PORT  external API port; overrides externalApi.port
+                                      (default: 4190)
 
             FILES
-              $HOME/.config/otto/config.jsonc         config, JSON with comments; created with defaults on first start
-              <ottoHome>/data/otto-state.db           state database (SQLite, WAL)
-              <ottoHome>/data/model-catalog-cache.json  last model catalog fetched from OpenCode
-              <ottoHome>/secrets/internal-api.token   external API bearer token (created once, mode 0600)
+              $HOME/.config/otto/config.jsonc
+                  config, JSON with comments; created with defaults on first start
+              <ottoHome>/data/otto-state.db
+                  state database (SQLite, WAL)
+              <ottoHome>/data/model-catalog-cache.json
+                  the last model catalog fetched from OpenCode
+              <ottoHome>/secrets/internal-api.token
+                  external API bearer token (created once, mode 0600)
             """,
         subcommands: [Serve.self],
         defaultSubcommand: Serve.self
@@ -54,7 +63,7 @@ extension Otto {
             name: .long, help: "Config file to use (default: $OTTO_CONFIG_PATH, else $HOME/.config/otto/config.jsonc).")
         var config: String?
 
-        @Option(name: .long, help: "Least severe log level written: trace, debug, info, notice, warning, error.")
+        @Option(name: .long, help: ArgumentHelp("Least severe log level written to stderr.", valueName: "level"))
         var logLevel: LogLevel = .info
 
         func run() async throws {

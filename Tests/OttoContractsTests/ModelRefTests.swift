@@ -20,7 +20,10 @@ import Testing
     @Test(arguments: [
         ("openrouter/anthropic/claude-sonnet-4.5", "openrouter", "anthropic/claude-sonnet-4.5"),
         ("nano-gpt/NousResearch 2/hermes-4-405b", "nano-gpt", "NousResearch 2/hermes-4-405b"),
-        ("amazon-bedrock/anthropic.claude-opus-4-1-20250805-v1:0", "amazon-bedrock", "anthropic.claude-opus-4-1-20250805-v1:0"),
+        (
+            "amazon-bedrock/anthropic.claude-opus-4-1-20250805-v1:0", "amazon-bedrock",
+            "anthropic.claude-opus-4-1-20250805-v1:0"
+        ),
         ("cloudflare-ai-gateway/workers-ai/@cf/baai/bge-m3", "cloudflare-ai-gateway", "workers-ai/@cf/baai/bge-m3"),
         ("openrouter/~anthropic/claude-sonnet-latest", "openrouter", "~anthropic/claude-sonnet-latest"),
         ("nano-gpt/Llama-3.3+(3.1v3.3)-70B-Hanami-x1", "nano-gpt", "Llama-3.3+(3.1v3.3)-70B-Hanami-x1"),
@@ -85,9 +88,10 @@ import Testing
 
 @Suite struct RuntimeModelFlowTests {
     @Test func theFourFlowsParseByTheirExactNames() throws {
-        #expect(RuntimeModelFlow.allCases.map(\.rawValue) == [
-            "interactiveAssistant", "scheduledTasks", "heartbeat", "watchdogFailures",
-        ])
+        #expect(
+            RuntimeModelFlow.allCases.map(\.rawValue) == [
+                "interactiveAssistant", "scheduledTasks", "heartbeat", "watchdogFailures",
+            ])
         for flow in RuntimeModelFlow.allCases {
             #expect(try RuntimeModelFlow(parsing: flow.rawValue) == flow)
         }

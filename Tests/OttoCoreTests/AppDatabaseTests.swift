@@ -56,7 +56,8 @@ import Testing
         #expect(try database.job(id: "j1")?.modelRef == "nano-gpt/NousResearch 2/hermes-4-405b")
         #expect(try database.job(id: "j1")?.updatedAt == 2_000)
 
-        try database.updateJobModelRef(id: "j1", modelRef: "cloudflare-ai-gateway/workers-ai/@cf/baai/bge-m3", at: 3_000)
+        try database.updateJobModelRef(
+            id: "j1", modelRef: "cloudflare-ai-gateway/workers-ai/@cf/baai/bge-m3", at: 3_000)
         #expect(try database.job(id: "j1")?.modelRef == "cloudflare-ai-gateway/workers-ai/@cf/baai/bge-m3")
 
         try database.updateJobModelRef(id: "j1", modelRef: nil, at: 4_000)
@@ -136,7 +137,8 @@ import Testing
         #expect(try database.taskAudit(taskId: "a", limit: 2).map(\.action) == [.runNow, .update])
 
         try database.appendCommandAudit(
-            CommandAuditEntry(command: "external_models_refresh", status: .success, errorMessage: nil, metadata: nil, createdAt: 1)
+            CommandAuditEntry(
+                command: "external_models_refresh", status: .success, errorMessage: nil, metadata: nil, createdAt: 1)
         )
         try database.appendCommandAudit(
             CommandAuditEntry(
@@ -147,9 +149,10 @@ import Testing
                 createdAt: 2
             )
         )
-        #expect(try database.commandAudit(limit: 10).map(\.command) == [
-            "external_models_defaults_update", "external_models_refresh",
-        ])
+        #expect(
+            try database.commandAudit(limit: 10).map(\.command) == [
+                "external_models_defaults_update", "external_models_refresh",
+            ])
         #expect(try database.commandAudit(limit: 10, command: "external_models_refresh").count == 1)
     }
 }

@@ -34,7 +34,9 @@ import Testing
         defer { home.remove() }
         try home.writeConfig(Self.operatorFile)
         let store = try Self.store(home)
-        let result = try store.update { $0[.heartbeat] = try! ModelRef(parsing: "nano-gpt/NousResearch 2/hermes-4-405b") }
+        let result = try store.update {
+            $0[.heartbeat] = try! ModelRef(parsing: "nano-gpt/NousResearch 2/hermes-4-405b")
+        }
         #expect(result.defaults.heartbeat?.description == "nano-gpt/NousResearch 2/hermes-4-405b")
         let expected = Self.operatorFile.replacingOccurrences(
             of: "\"heartbeat\": null",
@@ -78,7 +80,8 @@ import Testing
         #expect(store.reloadCount == 0)
         #expect(store.flowDefault(for: .interactiveAssistant)?.description == "anthropic/claude-sonnet-4-5")
 
-        try home.writeConfig(Self.operatorFile.replacingOccurrences(of: "anthropic/claude-sonnet-4-5", with: "openai/gpt-5"))
+        try home.writeConfig(
+            Self.operatorFile.replacingOccurrences(of: "anthropic/claude-sonnet-4-5", with: "openai/gpt-5"))
         #expect(store.flowDefault(for: .interactiveAssistant)?.description == "openai/gpt-5")
         for _ in 0..<100 { _ = store.current() }
         #expect(store.reloadCount == 1)

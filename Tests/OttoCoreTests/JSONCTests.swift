@@ -69,7 +69,8 @@ import Testing
             to: "\"openai/gpt-5 mini\"",
             in: Array(text.utf8)
         )
-        let expected = text.replacingOccurrences(of: "\"heartbeat\": null", with: "\"heartbeat\": \"openai/gpt-5 mini\"")
+        let expected = text.replacingOccurrences(
+            of: "\"heartbeat\": null", with: "\"heartbeat\": \"openai/gpt-5 mini\"")
         #expect(String(decoding: edited, as: UTF8.self) == expected)
     }
 
@@ -122,7 +123,8 @@ import Testing
 
     @Test func aPathThroughANonObjectIsAnError() {
         let error = #expect(throws: JSONCEditor.EditError.self) {
-            try JSONCEditor.setting(["modelManagement", "flowDefaults"], to: "{}", in: Array(#"{"modelManagement": 3}"#.utf8))
+            try JSONCEditor.setting(
+                ["modelManagement", "flowDefaults"], to: "{}", in: Array(#"{"modelManagement": 3}"#.utf8))
         }
         #expect(error == .notAnObject(path: "modelManagement", found: "a number"))
     }

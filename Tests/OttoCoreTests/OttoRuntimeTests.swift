@@ -19,7 +19,9 @@ import Testing
             #expect(runtime.paths.home == home.ottoHome)
             #expect(FileManager.default.fileExists(atPath: home.stateDatabasePath))
             #expect(FileManager.default.fileExists(atPath: home.catalogCachePath))
-            #expect(try runtime.resolver.resolve(flow: .heartbeat, jobModelRef: nil).ref.description == "anthropic/claude-opus-4-7")
+            #expect(
+                try runtime.resolver.resolve(flow: .heartbeat, jobModelRef: nil).ref.description
+                    == "anthropic/claude-opus-4-7")
 
             let token = try String(contentsOfFile: home.tokenPath, encoding: .utf8)
                 .trimmingCharacters(in: .whitespacesAndNewlines)
@@ -54,7 +56,8 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: home.catalogCachePath))
         let url = "http://127.0.0.1:\(closedLoopbackPort())"
         let error = await #expect(throws: StartupError.self) {
-            try await OttoRuntime.bootstrap(environment: home.environment(openCode: url), logger: CapturedLogs().logger())
+            try await OttoRuntime.bootstrap(
+                environment: home.environment(openCode: url), logger: CapturedLogs().logger())
         }
         #expect(
             error?.message

@@ -1,12 +1,12 @@
 import Foundation
-
-#if canImport(FoundationNetworking)
-    import FoundationNetworking
-#endif
 import OttoContracts
 import OttoCore
 import OttoTestSupport
 import Testing
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -21,7 +21,8 @@ import Testing
         let home = try TemporaryHome()
         defer { home.remove() }
         try await withStandInOpenCode { server in
-            let child = try ChildProcess(Self.otto, arguments: ["serve"], environment: home.environment(openCode: server.baseURL))
+            let child = try ChildProcess(
+                Self.otto, arguments: ["serve"], environment: home.environment(openCode: server.baseURL))
             #expect(await child.waitForOutput("msg=\"otto is running\""), "\(child.stderr)")
             #expect(child.stderr.contains("catalogCount=4803"))
             child.signal(signal)
@@ -51,7 +52,8 @@ import Testing
         let home = try TemporaryHome()
         defer { home.remove() }
         let url = "http://127.0.0.1:\(closedLoopbackPort())"
-        let result = try await ChildProcess.run(Self.otto, arguments: ["serve"], environment: home.environment(openCode: url))
+        let result = try await ChildProcess.run(
+            Self.otto, arguments: ["serve"], environment: home.environment(openCode: url))
         #expect(result.status == 1)
         let lines = result.stderr.split(separator: "\n")
         #expect(
@@ -88,10 +90,13 @@ import Testing
             }
             """
         try home.writeConfig(text)
-        let result = try await ChildProcess.run(Self.otto, environment: home.environment(openCode: "http://127.0.0.1:1"))
+        let result = try await ChildProcess.run(
+            Self.otto, environment: home.environment(openCode: "http://127.0.0.1:1"))
         #expect(result.status == 1)
         #expect(result.stderr.split(separator: "\n").count == 1)
-        #expect(result.stderr.hasPrefix("otto: invalid config file \(home.configPath): modelManagement.flowDefaults.heartbeat: "))
+        #expect(
+            result.stderr.hasPrefix(
+                "otto: invalid config file \(home.configPath): modelManagement.flowDefaults.heartbeat: "))
         #expect(result.stderr.contains("invalid model reference \"not-a-model-ref\""))
         #expect(try home.readConfig() == text)
         #expect(!FileManager.default.fileExists(atPath: home.stateDatabasePath))
@@ -111,7 +116,8 @@ import Testing
 
             server.standIn.mode = .failing(status: 500)
             #expect(await child.waitForOutput("keeping the previous catalog"), "\(child.stderr)")
-            #expect(try CatalogCache(path: home.catalogCachePath).load()?.refs.map(\.description) == ["tiny/only-model"])
+            #expect(
+                try CatalogCache(path: home.catalogCachePath).load()?.refs.map(\.description) == ["tiny/only-model"])
             child.signal(SIGTERM)
             #expect(await child.waitForExit() == 0)
         }

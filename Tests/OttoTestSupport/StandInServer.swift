@@ -13,7 +13,8 @@ public struct RunningStandIn: Sendable {
 
 /// Runs `body` with a real stand-in OpenCode HTTP server (serving the fixture unless told otherwise), then stops it.
 public func withStandInOpenCode<T: Sendable>(
-    _ standIn: StandInOpenCode = StandInOpenCode(providersBody: Fixtures.providersBody, configBody: Fixtures.configBody),
+    _ standIn: StandInOpenCode = StandInOpenCode(
+        providersBody: Fixtures.providersBody, configBody: Fixtures.configBody),
     _ body: @Sendable (RunningStandIn) async throws -> T
 ) async throws -> T {
     var logger = Logger(label: "opencode-standin")

@@ -1,0 +1,66 @@
+import Foundation
+import OttoContracts
+import OttoCore
+
+/// Measures the catalog refresh's own work on the full fixture (4,803 refs): parsing OpenCode's
+/// `/config/providers` body and persisting the cache atomically, without the HTTP wait. Also the cache reload
+/// that start-up does. Prints one line per figure; `scripts/bench-catalog.sh` runs it and writes the README.
+@main
+struct CatalogBenchmark {
+    static func main() throws {
+        let arguments = CommandLine.arguments
+        guard arguments.count >= 2 else {
+            FileHandle.standardError.write(Data("usage: otto-bench <fixture-dir> [iterations]\n".utf8))
+            exit(64)
+        }
+        let body = try Data(contentsOf: URL(fileURLWithPath: arguments[1] + "/config-providers.json"))
+        let iterations = arguments.count > 2 ? Int(arguments[2]) ?? 50 : 50
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("otto-bench-\(getpid())")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let cache = CatalogCache(path: directory.appendingPathComponent("model-catalog-cache.json").path)
+
+        var parse: [Double] = []
+        var persist: [Double] = []
+        var total: [Double] = []
+        var reload: [Double] = []
+        var count = 0
+        for iteration in 0..<(iterations + 3) {
+            let start = ContinuousClock.now
+            let refs = try OpenCodePayloads.catalogRefs(fromProvidersBody: body)
+            let snapshot = ModelCatalogSnapshot(refs: refs, updatedAt: 1, source: .network, globalDefault: nil)
+            let parsed = ContinuousClock.now
+            try cache.save(refs: snapshot.refs, updatedAt: 1)
+            let saved = ContinuousClock.now
+            let loaded = try cache.load()
+            let reloaded = ContinuousClock.now
+            count = loaded?.count ?? 0
+            guard iteration >= 3 else { continue }  // warm-up
+            parse.append(milliseconds(parsed - start))
+            persist.append(milliseconds(saved - parsed))
+            total.append(milliseconds(saved - start))
+            reload.append(milliseconds(reloaded - saved))
+        }
+        print("catalog refs: \(count) (fixture body \(body.count / 1024) KiB), \(iterations) iterations")
+        report("refresh work (parse + persist)", total)
+        report("  parse /config/providers", parse)
+        report("  persist cache (atomic + fsync)", persist)
+        report("cache reload at start-up", reload)
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+    }
+
+    static func report(_ name: String, _ samples: [Double]) {
+        let sorted = samples.sorted()
+        let median = sorted[sorted.count / 2]
+        let p95 = sorted[min(sorted.count - 1, Int(Double(sorted.count) * 0.95))]
+        print(
+            String(
+                format: "%@: median %.1f ms, p95 %.1f ms, min %.1f ms, max %.1f ms",
+                name.padding(toLength: 34, withPad: " ", startingAt: 0), median, p95, sorted.first!, sorted.last!
+            )
+        )
+    }
+}
