@@ -129,3 +129,14 @@ import Testing
         #expect(error == .notAnObject(path: "modelManagement", found: "a number"))
     }
 }
+
+@Suite struct StrictJSONTests {
+    @Test func strictModeRejectsCommentsAndTrailingCommasButAcceptsPlainJSON() throws {
+        _ = try JSONC.parse(Array(#"{"a": [1, 2], "b": {"c": null}}"#.utf8), strict: true)
+        _ = try JSONC.parse(Array(#"{}"#.utf8), strict: true)
+        _ = try JSONC.parse(Array(#"[]"#.utf8), strict: true)
+        #expect(throws: JSONCSyntaxError.self) { try JSONC.parse(Array(#"{"a": 1,}"#.utf8), strict: true) }
+        #expect(throws: JSONCSyntaxError.self) { try JSONC.parse(Array(#"[1,]"#.utf8), strict: true) }
+        #expect(throws: JSONCSyntaxError.self) { try JSONC.parse(Array("{\"a\": 1 // no\n}".utf8), strict: true) }
+    }
+}

@@ -50,8 +50,10 @@ public struct JSONCSyntaxError: Error, Equatable, Sendable {
 
 public enum JSONC {
     /// Parses a whole document; anything but white space and comments after the value is an error.
-    public static func parse(_ bytes: [UInt8]) throws(JSONCSyntaxError) -> JSONCNode {
+    /// - Parameter strict: plain JSON only (no comments, no trailing commas), for API request bodies.
+    public static func parse(_ bytes: [UInt8], strict: Bool = false) throws(JSONCSyntaxError) -> JSONCNode {
         var parser = Parser(bytes: bytes)
+        parser.allowsExtensions = !strict
         parser.skipTrivia()
         let value = try parser.parseValue(depth: 0)
         parser.skipTrivia()
@@ -94,6 +96,7 @@ public enum JSONC {
         let bytes: [UInt8]
         var position = 0
         var unterminatedComment: JSONCSyntaxError?
+        var allowsExtensions = true
 
         static let maxDepth = 256
 
@@ -137,6 +140,8 @@ public enum JSONC {
                 switch bytes[position] {
                 case 0x20, 0x09, 0x0A, 0x0D:
                     position += 1
+                case UInt8(ascii: "/") where !allowsExtensions:
+                    return
                 case UInt8(ascii: "/") where position + 1 < bytes.count && bytes[position + 1] == UInt8(ascii: "/"):
                     while position < bytes.count && bytes[position] != 0x0A { position += 1 }
                 case UInt8(ascii: "/") where position + 1 < bytes.count && bytes[position + 1] == UInt8(ascii: "*"):
@@ -306,12 +311,14 @@ public enum JSONC {
             let start = position
             position += 1
             var elements: [JSONCNode] = []
+            var afterComma = false
             while true {
                 skipTrivia()
                 guard position < bytes.count else {
                     throw unclosed("an array", at: start)
                 }
                 if bytes[position] == UInt8(ascii: "]") {
+                    if !allowsExtensions && afterComma { throw error("a trailing comma is not allowed in JSON") }
                     position += 1
                     return JSONCNode(kind: .array(elements), range: start..<position)
                 }
@@ -320,7 +327,8 @@ public enum JSONC {
                 guard position < bytes.count else {
                     throw unclosed("an array", at: start)
                 }
-                if bytes[position] == UInt8(ascii: ",") {
+                afterComma = bytes[position] == UInt8(ascii: ",")
+                if afterComma {
                     position += 1
                 } else if bytes[position] != UInt8(ascii: "]") {
                     throw error("expected \",\" or \"]\" in an array, found \(describeCurrent())")
@@ -332,12 +340,14 @@ public enum JSONC {
             let start = position
             position += 1
             var members: [JSONCNode.Member] = []
+            var afterComma = false
             while true {
                 skipTrivia()
                 guard position < bytes.count else {
                     throw unclosed("an object", at: start)
                 }
                 if bytes[position] == UInt8(ascii: "}") {
+                    if !allowsExtensions && afterComma { throw error("a trailing comma is not allowed in JSON") }
                     position += 1
                     return JSONCNode(kind: .object(members), range: start..<position)
                 }
@@ -357,7 +367,8 @@ public enum JSONC {
                 guard position < bytes.count else {
                     throw unclosed("an object", at: start)
                 }
-                if bytes[position] == UInt8(ascii: ",") {
+                afterComma = bytes[position] == UInt8(ascii: ",")
+                if afterComma {
                     position += 1
                 } else if bytes[position] != UInt8(ascii: "}") {
                     throw error("expected \",\" or \"}\" after the value of \"\(key)\", found \(describeCurrent())")

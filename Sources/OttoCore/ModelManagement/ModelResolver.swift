@@ -46,6 +46,18 @@ public struct ModelResolver: Sendable {
         self.logger = logger
     }
 
+    /// A resolver over the catalog and flow defaults as they are now, for resolving many jobs at once (a job
+    /// listing) without re-reading either for every job.
+    public func pinned() -> ModelResolver {
+        ModelResolver(
+            catalog: PinnedCatalog(snapshot: catalog.snapshot),
+            flowDefaults: PinnedDefaults(defaults: RuntimeModelFlow.allCases.reduce(into: FlowDefaults()) {
+                $0[$1] = flowDefaults.flowDefault(for: $1)
+            }),
+            logger: logger
+        )
+    }
+
     /// - Parameter logFallback: false for previews (an API listing what jobs would run on), which must not log a
     ///   warning per job on every read.
     public func resolve(
@@ -84,4 +96,13 @@ public struct ModelResolver: Sendable {
         }
         return ResolvedModel(ref: global, source: .fallbackGlobalDefault, requested: chosen.ref)
     }
+}
+
+private struct PinnedCatalog: CatalogSnapshotProviding {
+    let snapshot: ModelCatalogSnapshot
+}
+
+private struct PinnedDefaults: FlowDefaultsProviding {
+    let defaults: FlowDefaults
+    func flowDefault(for flow: RuntimeModelFlow) -> ModelRef? { defaults[flow] }
 }

@@ -239,3 +239,95 @@ extension CommandAuditEntry {
         )
     }
 }
+
+extension AppDatabase {
+    /// Reads a job, lets `change` decide its new state (or throw to refuse), stores it and appends one audit
+    /// entry with the job before and after, all in one transaction.
+    public func changeJob(
+        id: String,
+        audit: (action: TaskAuditEntry.Action, lane: String, actor: String?),
+        at now: Int64,
+        _ change: (Job) throws -> Job
+    ) throws -> (before: Job, after: Job) {
+        try writer.write { db in
+            guard let record = try JobRecord.fetchOne(db, key: id) else { throw JobStoreError.notFound(id) }
+            let before = Job(record)
+            var after = try change(before)
+            after.updatedAt = now
+            var updated = JobRecord(after)
+            updated.lockToken = record.lockToken
+            updated.lockExpiresAt = record.lockExpiresAt
+            try updated.update(db)
+            var entry = TaskAuditRecord(
+                TaskAuditEntry(
+                    taskId: id,
+                    action: audit.action,
+                    lane: audit.lane,
+                    actor: audit.actor,
+                    before: before.auditJSON.jsonText,
+                    after: after.auditJSON.jsonText,
+                    metadata: nil,
+                    createdAt: now
+                )
+            )
+            try entry.insert(db)
+            return (before, after)
+        }
+    }
+
+    /// Inserts a job and its `create` audit entry in one transaction.
+    public func createJob(_ job: Job, lane: String, actor: String?) throws {
+        do {
+            try writer.write { db in
+                try JobRecord(job).insert(db)
+                var entry = TaskAuditRecord(
+                    TaskAuditEntry(
+                        taskId: job.id,
+                        action: .create,
+                        lane: lane,
+                        actor: actor,
+                        before: nil,
+                        after: job.auditJSON.jsonText,
+                        metadata: nil,
+                        createdAt: job.createdAt
+                    )
+                )
+                try entry.insert(db)
+            }
+        } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
+            throw JobStoreError.duplicateId(job.id)
+        }
+    }
+
+    public func run(jobId: String, runId: String) throws -> JobRun? {
+        try writer.read { db in
+            try JobRunRecord.filter(JobRunRecord.Columns.jobId == jobId).filter(Column("id") == runId).fetchOne(db)
+                .map(JobRun.init)
+        }
+    }
+}
+
+extension Job {
+    /// The job as audit entries record it: the API's field names, no lock internals.
+    public var auditJSON: JSONValue {
+        func int(_ value: Int64?) -> JSONValue { value.map { .number(Double($0)) } ?? .null }
+        func text(_ value: String?) -> JSONValue { value.map { .string($0) } ?? .null }
+        return .object([
+            "id": .string(id),
+            "type": .string(type),
+            "status": .string(status.rawValue),
+            "scheduleType": .string(scheduleType.rawValue),
+            "profileId": text(profileId),
+            "modelRef": text(modelRef),
+            "runAt": int(runAt),
+            "cadenceMinutes": cadenceMinutes.map { .number(Double($0)) } ?? .null,
+            "payload": payload.flatMap { JSONValue(jsonText: $0) } ?? .null,
+            "lastRunAt": int(lastRunAt),
+            "nextRunAt": int(nextRunAt),
+            "terminalState": text(terminalState?.rawValue),
+            "terminalReason": text(terminalReason),
+            "createdAt": .number(Double(createdAt)),
+            "updatedAt": .number(Double(updatedAt)),
+        ])
+    }
+}

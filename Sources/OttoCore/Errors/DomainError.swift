@@ -1,0 +1,27 @@
+import OttoContracts
+
+/// What went wrong in a domain operation, in terms a client can act on. The server maps each case to an HTTP
+/// status and error code in one place; nothing here knows about HTTP.
+public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// The input is invalid; `details` locate each problem.
+    case invalid(message: String, details: [FieldIssue])
+    case notFound(String)
+    /// The target is managed by the system and read-only.
+    case forbiddenMutation(String)
+    /// The target's current state does not allow the operation (a running job, a duplicate id).
+    case conflict(String)
+    /// The caller's version is stale.
+    case preconditionFailed(String)
+    /// OpenCode failed.
+    case upstreamUnavailable(String)
+
+    public var message: String {
+        switch self {
+        case .invalid(let message, _), .notFound(let message), .forbiddenMutation(let message),
+            .conflict(let message), .preconditionFailed(let message), .upstreamUnavailable(let message):
+            message
+        }
+    }
+
+    public var description: String { message }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import Logging
+import OttoContracts
+
+/// The operator's model controls: the catalog, its refresh, and the flow defaults, each change audited.
+public struct ModelManagementService: Sendable {
+    public static let refreshCommand = "external_models_refresh"
+    public static let defaultsUpdateCommand = "external_models_defaults_update"
+
+    public let catalog: ModelCatalogService
+    public let flowDefaults: FlowDefaultsStore
+    let database: AppDatabase
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    public init(
+        catalog: ModelCatalogService,
+        flowDefaults: FlowDefaultsStore,
+        database: AppDatabase,
+        logger: Logger,
+        now: @escaping @Sendable () -> Date = Date.init
+    ) {
+        self.catalog = catalog
+        self.flowDefaults = flowDefaults
+        self.database = database
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Fetches the catalog from OpenCode now. On failure the previous catalog stays and the error says why.
+    public func refresh(actor: String = "external_api") async throws(DomainError) -> ModelCatalogSnapshot {
+        do {
+            let snapshot = try await catalog.refreshNow()
+            audit(
+                Self.refreshCommand,
+                status: .success,
+                error: nil,
+                metadata: ["count": .number(Double(snapshot.count)), "actor": .string(actor)]
+            )
+            return snapshot
+        } catch {
+            let kept = catalog.snapshot
+            audit(
+                Self.refreshCommand,
+                status: .failed,
+                error: error.message,
+                metadata: ["keptCount": .number(Double(kept.count)), "actor": .string(actor)]
+            )
+            throw .upstreamUnavailable("catalog refresh failed, the previous catalog is kept: \(error.message)")
+        }
+    }
+
+    /// Replaces all four flow defaults. A model must be in the current catalog unless the flow already has it.
+    public func updateDefaults(
+        _ requested: FlowDefaults,
+        ifMatch: String?,
+        actor: String = "external_api"
+    ) throws(DomainError) -> VersionedFlowDefaults {
+        let before = flowDefaults.current()
+        let snapshot = catalog.snapshot
+        var issues: [FieldIssue] = []
+        for flow in RuntimeModelFlow.allCases {
+            guard let ref = requested[flow], ref != before.defaults[flow] else { continue }
+            if let issue = Self.selectabilityIssue(ref, path: "flowDefaults.\(flow)", in: snapshot) {
+                issues.append(issue)
+            }
+        }
+        var metadata: [String: JSONValue] = [
+            "before": Self.json(before.defaults),
+            "requested": Self.json(requested),
+            "actor": .string(actor),
+        ]
+        if let ifMatch { metadata["ifMatch"] = .string(ifMatch) }
+        if !issues.isEmpty {
+            let error = DomainError.invalid(
+                message: issues.count == 1 ? issues[0].message : "\(issues.count) flow defaults are invalid",
+                details: issues
+            )
+            audit(Self.defaultsUpdateCommand, status: .failed, error: error.message, metadata: metadata)
+            throw error
+        }
+        do {
+            let after = try flowDefaults.update(ifMatch: ifMatch) { $0 = requested }
+            metadata["before"] = Self.json(before.defaults)
+            metadata["after"] = Self.json(after.defaults)
+            audit(Self.defaultsUpdateCommand, status: .success, error: nil, metadata: metadata)
+            return after
+        } catch {
+            let domainError: DomainError
+            switch error {
+            case .preconditionFailed:
+                domainError = .preconditionFailed(
+                    "the flow defaults changed since your If-Match version was read; read them again and retry"
+                )
+            case .configurationInvalid, .writeFailed:
+                domainError = .conflict(error.localizedDescription)
+            }
+            audit(Self.defaultsUpdateCommand, status: .failed, error: domainError.message, metadata: metadata)
+            throw domainError
+        }
+    }
+
+    /// Why `ref` cannot be chosen now (it is not in the catalog), with the closest catalog entries; nil if it can.
+    public static func selectabilityIssue(_ ref: ModelRef, path: String, in snapshot: ModelCatalogSnapshot) -> FieldIssue? {
+        guard !snapshot.contains(ref) else { return nil }
+        let suggestions = closestMatches(to: ref, in: snapshot)
+        var message = "model \"\(ref)\" is not in the catalog"
+        if !suggestions.isEmpty {
+            message += "; closest matches: " + suggestions.joined(separator: ", ")
+        }
+        message += "; if it was added to OpenCode recently, refresh the catalog (ottoctl model refresh) and retry"
+        return FieldIssue(path: path, message: message)
+    }
+
+    /// Up to three catalog entries closest to `ref`: same provider first, then by edit distance.
+    static func closestMatches(to ref: ModelRef, in snapshot: ModelCatalogSnapshot, limit: Int = 3) -> [String] {
+        let target = Array(ref.description.lowercased().utf8)
+        var scored: [(score: Int, ref: String)] = []
+        scored.reserveCapacity(snapshot.count)
+        for candidate in snapshot.refs {
+            let distance = editDistance(target, Array(candidate.description.lowercased().utf8))
+            let providerPenalty = candidate.providerId == ref.providerId ? 0 : 1_000
+            scored.append((distance + providerPenalty, candidate.description))
+        }
+        scored.sort { $0.score != $1.score ? $0.score < $1.score : $0.ref < $1.ref }
+        return scored.prefix(limit).filter { $0.score < 1_000 + target.count }.map(\.ref)
+    }
+
+    static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
+        if a.isEmpty { return b.count }
+        if b.isEmpty { return a.count }
+        var previous = Array(0...b.count)
+        var current = [Int](repeating: 0, count: b.count + 1)
+        for i in 1...a.count {
+            current[0] = i
+            for j in 1...b.count {
+                let cost = a[i - 1] == b[j - 1] ? 0 : 1
+                current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            }
+            swap(&previous, &current)
+        }
+        return previous[b.count]
+    }
+
+    static func json(_ defaults: FlowDefaults) -> JSONValue {
+        .object(
+            Dictionary(
+                uniqueKeysWithValues: RuntimeModelFlow.allCases.map { flow in
+                    (flow.rawValue, defaults[flow].map { JSONValue.string($0.description) } ?? .null)
+                }
+            )
+        )
+    }
+
+    func audit(_ command: String, status: CommandAuditEntry.Status, error: String?, metadata: [String: JSONValue]) {
+        let entry = CommandAuditEntry(
+            command: command,
+            status: status,
+            errorMessage: error,
+            metadata: JSONValue.object(metadata).jsonText,
+            createdAt: Int64((now().timeIntervalSince1970 * 1000).rounded())
+        )
+        do {
+            try database.appendCommandAudit(entry)
+        } catch {
+            logger.error("cannot write the command audit", metadata: ["command": "\(command)", "reason": "\(error)"])
+        }
+        var logMetadata: Logger.Metadata = ["command": "\(command)", "status": "\(status.rawValue)"]
+        if let error { logMetadata["error"] = "\(error)" }
+        for (key, value) in metadata { logMetadata[key] = "\(value.jsonText)" }
+        logger.notice("audit", metadata: logMetadata)
+    }
+}
