@@ -36,6 +36,17 @@ let package = Package(
                 .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
             ]
         ),
+        // HTTP transport for the external API: routes, bearer auth, error mapping. Never imports GRDB.
+        .target(
+            name: "OttoServer",
+            dependencies: [
+                "OttoCore",
+                "OttoContracts",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
         // A stand-in OpenCode server that serves recorded real catalog data (development and tests only).
         .target(
             name: "OpenCodeStandIn",
@@ -47,6 +58,7 @@ let package = Package(
         .executableTarget(
             name: "otto",
             dependencies: [
+                "OttoServer",
                 "OttoCore",
                 "OttoContracts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -96,6 +108,15 @@ let package = Package(
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+            ]
+        ),
+        .testTarget(
+            name: "OttoServerTests",
+            dependencies: [
+                "OttoServer", "OttoCore", "OttoContracts", "OttoTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "OttoExecutableTests", dependencies: ["OttoTestSupport", "OttoContracts", "OttoCore"]),

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import OttoContracts
 import OttoCore
+import OttoServer
 import ServiceLifecycle
 
 #if canImport(Glibc)
@@ -82,24 +83,44 @@ extension Otto {
                 throw ExitCode(1)
             }
 
-            let announcement = RunningAnnouncement(
-                logger: logger,
-                metadata: [
-                    "config": "\(runtime.configurationPath)",
-                    "ottoHome": "\(runtime.paths.home)",
-                    "opencode": "\(runtime.configuration.openCode.baseURL)",
-                    "catalogCount": "\(runtime.catalog.snapshot.count)",
-                    "pid": "\(getpid())",
-                ]
-            )
+            let services = ExternalAPIServices(runtime: runtime, logger: logger)
+            let host = runtime.configuration.externalAPI.host
+            let api = buildApplication(
+                services,
+                host: host,
+                port: runtime.configuration.externalAPI.port,
+                logger: logger
+            ) { port in
+                // Logged once the API is listening, inside the service group, whose shutdown signals are trapped
+                // by then: whoever waits for this line can use the API and stop Otto cleanly.
+                logger.notice(
+                    "otto is running",
+                    metadata: [
+                        "externalApi": "http://\(host.contains(":") ? "[\(host)]" : host):\(port)",
+                        "config": "\(runtime.configurationPath)",
+                        "ottoHome": "\(runtime.paths.home)",
+                        "opencode": "\(runtime.configuration.openCode.baseURL)",
+                        "catalogCount": "\(runtime.catalog.snapshot.count)",
+                        "pid": "\(getpid())",
+                    ]
+                )
+            }
+            // Dependencies first, the HTTP app last: shutdown runs in reverse, so the API stops taking requests
+            // before the services behind it stop.
             let group = ServiceGroup(
                 configuration: .init(
-                    services: (runtime.services + [announcement]).map { .init(service: $0) },
+                    services: runtime.services.map { .init(service: $0) } + [.init(service: api)],
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger
                 )
             )
-            try await group.run()
+            do {
+                try await group.run()
+            } catch {
+                let line = explainServerFailure(error, host: host, port: runtime.configuration.externalAPI.port)
+                FileHandle.standardError.write(Data("otto: \(line)\n".utf8))
+                throw ExitCode(1)
+            }
             logger.notice("otto stopped")
         }
     }
@@ -108,17 +129,5 @@ extension Otto {
         case trace, debug, info, notice, warning, error
 
         var level: Logger.Level { Logger.Level(rawValue: rawValue) ?? .info }
-    }
-}
-
-/// Logs "otto is running" once the service group has trapped its shutdown signals and started every service, so
-/// whoever waits for that line (an operator, a script, a test) can stop Otto cleanly from then on.
-struct RunningAnnouncement: Service {
-    let logger: Logger
-    let metadata: Logger.Metadata
-
-    func run() async throws {
-        logger.notice("otto is running", metadata: metadata)
-        try? await gracefulShutdown()
     }
 }

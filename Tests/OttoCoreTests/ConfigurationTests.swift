@@ -9,7 +9,7 @@ import Testing
     @Test func aMissingConfigIsCreatedWithDefaultsAndReadBack() throws {
         let home = try TemporaryHome()
         defer { home.remove() }
-        let loaded = try ConfigurationLoader(environment: home.environment()).load()
+        let loaded = try ConfigurationLoader(environment: home.environment(apiPort: nil)).load()
         #expect(loaded.created)
         #expect(loaded.path == home.configPath)
         #expect(loaded.configuration.ottoHome == home.ottoHome)
@@ -23,7 +23,7 @@ import Testing
         let mode = try FileManager.default.attributesOfItem(atPath: home.configPath)[.posixPermissions] as? Int
         #expect(mode == 0o600)
 
-        let second = try ConfigurationLoader(environment: home.environment()).load()
+        let second = try ConfigurationLoader(environment: home.environment(apiPort: nil)).load()
         #expect(!second.created)
         #expect(second.configuration == loaded.configuration)
     }
@@ -49,7 +49,7 @@ import Testing
             }
             """
         )
-        let configuration = try ConfigurationLoader(environment: home.environment()).load().configuration
+        let configuration = try ConfigurationLoader(environment: home.environment(apiPort: nil)).load().configuration
         #expect(configuration.ottoHome == home.path + "/otto-data")
         #expect(configuration.openCode.baseURL == "http://10.0.0.5:4097")
         #expect(configuration.externalAPI == .init(host: "0.0.0.0", port: 8080))
@@ -61,7 +61,7 @@ import Testing
     @Test func environmentOverridesWinAndEmptyVariablesCountAsUnset() throws {
         let home = try TemporaryHome()
         defer { home.remove() }
-        let environment = home.environment(extra: [
+        let environment = home.environment(apiPort: nil, extra: [
             "OTTO_HOME": home.path + "/elsewhere",
             "OTTO_OPENCODE_BASE_URL": "http://127.0.0.1:9999/",
             "OTTO_EXTERNAL_API_HOST": "",
@@ -78,7 +78,7 @@ import Testing
         let home = try TemporaryHome()
         defer { home.remove() }
         let path = home.path + "/custom/otto.jsonc"
-        let loaded = try ConfigurationLoader(environment: home.environment(extra: ["OTTO_CONFIG_PATH": path])).load()
+        let loaded = try ConfigurationLoader(environment: home.environment(apiPort: nil, extra: ["OTTO_CONFIG_PATH": path])).load()
         #expect(loaded.path == path)
         #expect(FileManager.default.fileExists(atPath: path))
         #expect(!FileManager.default.fileExists(atPath: home.configPath))
@@ -119,7 +119,7 @@ import Testing
         defer { home.remove() }
         try home.writeConfig(text)
         let error = #expect(throws: ConfigurationError.self) {
-            try ConfigurationLoader(environment: home.environment()).load()
+            try ConfigurationLoader(environment: home.environment(apiPort: nil)).load()
         }
         let message = error?.message ?? ""
         #expect(message.hasPrefix("invalid config file \(home.configPath): "), "\(message)")
@@ -135,14 +135,14 @@ import Testing
         defer { home.remove() }
         try home.writeConfig(#"{"externalApi": {"port": 0}, "modelManagement": {"flowDefaults": {"heartbeat": "x"}}}"#)
         let error = #expect(throws: ConfigurationError.self) {
-            try ConfigurationLoader(environment: home.environment()).load()
+            try ConfigurationLoader(environment: home.environment(apiPort: nil)).load()
         }
         #expect(error?.issues.map(\.path) == ["externalApi.port", "modelManagement.flowDefaults.heartbeat"])
     }
 
     @Test(arguments: [
-        ("OTTO_EXTERNAL_API_PORT", "http", "expected a port number from 1 to 65535, got \"http\""),
-        ("OTTO_EXTERNAL_API_PORT", "0", "expected a port number"),
+        ("OTTO_EXTERNAL_API_PORT", "http", "expected a port number from 1 to 65535 (or 0 for any free port), got \"http\""),
+        ("OTTO_EXTERNAL_API_PORT", "65536", "expected a port number"),
         ("OTTO_OPENCODE_BASE_URL", "127.0.0.1:4096", "expected an http:// or https:// URL"),
         ("OTTO_HOME", "relative", "expected an absolute path"),
     ])
@@ -150,7 +150,7 @@ import Testing
         let home = try TemporaryHome()
         defer { home.remove() }
         let error = #expect(throws: ConfigurationError.self) {
-            try ConfigurationLoader(environment: home.environment(extra: [name: value])).load()
+            try ConfigurationLoader(environment: home.environment(apiPort: nil, extra: [name: value])).load()
         }
         #expect(error?.message.hasPrefix("invalid environment variable \(name): ") == true)
         #expect(error?.message.contains(problem) == true, "\(error?.message ?? "")")

@@ -112,7 +112,8 @@ import Testing
             server.standIn.setProvidersBody(Fixtures.providersBody(["tiny": ["only-model"]]))
             #expect(await child.waitForOutput("msg=\"model catalog refreshed\" count=1"), "\(child.stderr)")
             let cache = try CatalogCache(path: home.catalogCachePath).load()
-            #expect(cache?.refs.map(\.description) == ["tiny/only-model"])
+            #expect(cache?.count == 1)
+            #expect(cache?.refs.first?.description == "tiny/only-model")
 
             server.standIn.mode = .failing(status: 500)
             #expect(await child.waitForOutput("keeping the previous catalog"), "\(child.stderr)")

@@ -17,9 +17,16 @@ public struct TemporaryHome: Sendable {
     public var stateDatabasePath: String { ottoHome + "/data/otto-state.db" }
     public var tokenPath: String { ottoHome + "/secrets/internal-api.token" }
 
-    /// An environment for Otto with this home and, if given, an OpenCode base URL.
-    public func environment(openCode: String? = nil, extra: [String: String] = [:]) -> [String: String] {
+    /// An environment for Otto with this home and, if given, an OpenCode base URL. The external API listens on
+    /// a free port (tests run in parallel), which `otto serve` logs in its "otto is running" line.
+    /// `apiPort: nil` leaves the port to the config file.
+    public func environment(
+        openCode: String? = nil,
+        apiPort: String? = "0",
+        extra: [String: String] = [:]
+    ) -> [String: String] {
         var environment = ["HOME": path, "PATH": ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"]
+        if let apiPort { environment["OTTO_EXTERNAL_API_PORT"] = apiPort }
         if let openCode { environment["OTTO_OPENCODE_BASE_URL"] = openCode }
         return environment.merging(extra) { _, new in new }
     }

@@ -115,10 +115,11 @@ extension OttoConfiguration {
             result.externalAPI.host = host
         }
         if let portText = OttoEnvironment.value(OttoEnvironment.externalAPIPort, in: environment) {
-            guard let port = Int(portText), (1...65_535).contains(port) else {
+            // 0 asks the system for a free port (logged at start-up); scripts and tests use it.
+            guard let port = Int(portText), (0...65_535).contains(port) else {
                 throw Self.environmentError(
                     OttoEnvironment.externalAPIPort,
-                    "expected a port number from 1 to 65535, got \"\(portText)\""
+                    "expected a port number from 1 to 65535 (or 0 for any free port), got \"\(portText)\""
                 )
             }
             result.externalAPI.port = port

@@ -171,3 +171,16 @@ public struct ModelManagementService: Sendable {
         logger.notice("audit", metadata: logMetadata)
     }
 }
+
+extension ModelManagementService {
+    /// Records a defaults update the transport rejected before it reached `updateDefaults` (a body of the wrong
+    /// shape), so the audit shows every attempt.
+    public func recordRejectedDefaultsUpdate(_ message: String, actor: String = "external_api") {
+        audit(Self.defaultsUpdateCommand, status: .failed, error: message, metadata: ["actor": .string(actor)])
+    }
+
+    /// Command audit entries, newest first.
+    public func auditEntries(limit: Int, command: String?) throws -> [CommandAuditEntry] {
+        try database.commandAudit(limit: limit, command: command)
+    }
+}

@@ -1,0 +1,88 @@
+import Hummingbird
+import Logging
+import NIOCore
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+import OttoContracts
+import OttoCore
+
+/// What the external API serves: the domain services and the token that guards them.
+public struct ExternalAPIServices: Sendable {
+    public let models: ModelManagementService
+    public let jobs: JobsService
+    public let token: APIToken
+
+    public init(models: ModelManagementService, jobs: JobsService, token: APIToken) {
+        self.models = models
+        self.jobs = jobs
+        self.token = token
+    }
+
+    /// The services of a bootstrapped runtime.
+    public init(runtime: OttoRuntime, logger: Logger) {
+        let models = ModelManagementService(
+            catalog: runtime.catalog,
+            flowDefaults: runtime.flowDefaults,
+            database: runtime.database,
+            logger: logger
+        )
+        self.init(
+            models: models,
+            jobs: JobsService(database: runtime.database, resolver: runtime.resolver, catalog: runtime.catalog),
+            token: runtime.apiToken
+        )
+    }
+}
+
+/// The router: the error middleware outermost, then bearer auth (also in front of unknown routes), then the
+/// controllers.
+public func buildRouter(_ services: ExternalAPIServices, logger: Logger) -> Router<BasicRequestContext> {
+    let router = Router()
+    let table = RouteTable()
+    // Middlewares apply to the routes added after them, and to requests that match no route.
+    router.add(middleware: ErrorMiddleware(routes: table, logger: logger))
+    router.add(middleware: BearerAuthMiddleware(token: services.token))
+    let routes = RouteRegistrar(router: router, table: table)
+    let openAPI = ByteBuffer(string: OpenAPIDocument.json)
+    routes.on(.get, "/external/openapi.json") { _, _ in JSONResponse.bytes(openAPI) }
+    ModelsController(models: services.models).register(on: routes)
+    JobsController(jobs: services.jobs).register(on: routes)
+    StatusController(models: services.models).register(on: routes)
+    return router
+}
+
+/// The external API application, bound to `host:port`.
+public func buildApplication(
+    _ services: ExternalAPIServices,
+    host: String,
+    port: Int,
+    logger: Logger,
+    onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+) -> some ApplicationProtocol {
+    Application(
+        router: buildRouter(services, logger: logger),
+        configuration: .init(address: .hostname(host, port: port), serverName: "otto"),
+        onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
+        logger: logger
+    )
+}
+
+/// One line for an operator when the external API cannot serve, e.g. because the port is taken.
+public func explainServerFailure(_ error: any Error, host: String, port: Int) -> String {
+    if let error = error as? IOError {
+        switch error.errnoCode {
+        case EADDRINUSE:
+            return "cannot listen on \(host):\(port): the address is already in use (is another otto running?); "
+                + "choose another port with externalApi.port or OTTO_EXTERNAL_API_PORT"
+        case EACCES:
+            return "cannot listen on \(host):\(port): permission denied; choose a port above 1023"
+        case EADDRNOTAVAIL:
+            return "cannot listen on \(host):\(port): no such local address; check externalApi.host"
+        default:
+            return "cannot listen on \(host):\(port): \(error)"
+        }
+    }
+    return "the external API on \(host):\(port) stopped with an error: \(error)"
+}

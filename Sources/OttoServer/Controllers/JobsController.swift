@@ -1,0 +1,204 @@
+import Foundation
+import Hummingbird
+import OttoContracts
+import OttoCore
+
+/// `/external/jobs/...`: scheduled jobs, their audit trail and their runs. Parses and maps; `JobsService`
+/// decides.
+struct JobsController<Context: RequestContext>: Sendable {
+    let jobs: JobsService
+    static var actor: String { "operator" }
+    static var fields: [String] {
+        ["id", "type", "scheduleType", "runAt", "cadenceMinutes", "payload", "profileId", "modelRef"]
+    }
+
+    func register(on routes: RouteRegistrar<Context>) {
+        routes.on(.get, "/external/jobs") { request, _ in try self.list(request) }
+        routes.on(.post, "/external/jobs") { request, _ in try await self.create(request) }
+        routes.on(.get, "/external/jobs/:id") { _, context in try self.get(context) }
+        routes.on(.patch, "/external/jobs/:id") { request, context in try await self.update(request, context) }
+        routes.on(.delete, "/external/jobs/:id") { _, context in try self.delete(context) }
+        routes.on(.post, "/external/jobs/:id/run-now") { _, context in try self.runNow(context) }
+        routes.on(.get, "/external/jobs/:id/audit") { request, context in try self.audit(request, context) }
+        routes.on(.get, "/external/jobs/:id/runs") { request, context in try self.runs(request, context) }
+        routes.on(.get, "/external/jobs/:id/runs/:runId") { _, context in try self.run(context) }
+    }
+
+    func list(_ request: Request) throws -> Response {
+        let type = request.uri.queryParameters["type"].map(String.init)
+        return try JSONResponse.make(JobListResponse(jobs: try jobs.list(type: type).map(Self.body)))
+    }
+
+    func get(_ context: Context) throws -> Response {
+        try JSONResponse.make(JobResponse(job: Self.body(try jobs.get(id: try Self.id(context)))))
+    }
+
+    func create(_ request: Request) async throws -> Response {
+        var reader = ObjectReader(try await RequestReading.jsonObject(request), allowed: Self.fields)
+        var draft = JobDraft(type: "", scheduleType: .oneshot)
+        switch reader.string("id") {
+        case .value(let id): draft.id = id
+        case .absent, .null: break
+        }
+        switch reader.string("type") {
+        case .value(let type): draft.type = type
+        case .absent: reader.fail("type", "missing; give the job's type, e.g. \"report\"")
+        case .null: reader.fail("type", "must not be null")
+        }
+        switch reader.enumValue("scheduleType", Job.ScheduleType.self) {
+        case .value(let scheduleType): draft.scheduleType = scheduleType
+        case .absent where reader.node("scheduleType") == nil:
+            reader.fail("scheduleType", "missing; expected recurring or oneshot")
+        case .null: reader.fail("scheduleType", "must not be null; expected recurring or oneshot")
+        case .absent: break
+        }
+        if case .value(let runAt) = reader.integer("runAt") { draft.runAt = runAt }
+        if case .value(let cadence) = reader.integer("cadenceMinutes") { draft.cadenceMinutes = Int(cadence) }
+        if case .value(let payload) = reader.object("payload") { draft.payload = payload }
+        if case .value(let profileId) = reader.string("profileId") { draft.profileId = profileId }
+        if case .value(let modelRef) = reader.modelRef("modelRef") { draft.modelRef = modelRef }
+        guard reader.issues.isEmpty else { throw APIError.invalid(reader.issues) }
+        let job = try jobs.create(draft, actor: Self.actor)
+        return try JSONResponse.make(JobMutationResponse(id: job.id, status: "created"), status: .created)
+    }
+
+    func update(_ request: Request, _ context: Context) async throws -> Response {
+        let id = try Self.id(context)
+        var reader = ObjectReader(try await RequestReading.jsonObject(request), allowed: Self.fields)
+        var patch = JobPatch()
+        switch reader.string("id") {
+        case .value(let newId) where newId != id: reader.fail("id", "a job's id cannot be changed")
+        case .null: reader.fail("id", "a job's id cannot be changed")
+        default: break
+        }
+        switch reader.string("type") {
+        case .value(let type): patch.type = type
+        case .null: reader.fail("type", "must not be null")
+        case .absent: break
+        }
+        switch reader.enumValue("scheduleType", Job.ScheduleType.self) {
+        case .value(let scheduleType): patch.scheduleType = scheduleType
+        case .null: reader.fail("scheduleType", "must not be null; expected recurring or oneshot")
+        case .absent: break
+        }
+        switch reader.integer("runAt") {
+        case .value(let runAt): patch.runAt = .some(runAt)
+        case .null: patch.runAt = .some(nil)
+        case .absent: break
+        }
+        switch reader.integer("cadenceMinutes") {
+        case .value(let cadence): patch.cadenceMinutes = .some(Int(cadence))
+        case .null: patch.cadenceMinutes = .some(nil)
+        case .absent: break
+        }
+        switch reader.object("payload") {
+        case .value(let payload): patch.payload = .some(payload)
+        case .null: patch.payload = .some(nil)
+        case .absent: break
+        }
+        switch reader.string("profileId") {
+        case .value(let profileId): patch.profileId = .some(profileId)
+        case .null: patch.profileId = .some(nil)
+        case .absent: break
+        }
+        switch reader.modelRef("modelRef") {
+        case .value(let ref): patch.modelRef = .some(ref)
+        case .null: patch.modelRef = .some(nil)
+        case .absent: break
+        }
+        guard reader.issues.isEmpty else { throw APIError.invalid(reader.issues) }
+        let job = try jobs.update(id: id, patch, actor: Self.actor)
+        return try JSONResponse.make(JobMutationResponse(id: job.id, status: "updated"))
+    }
+
+    func delete(_ context: Context) throws -> Response {
+        let job = try jobs.delete(id: try Self.id(context), actor: Self.actor)
+        return try JSONResponse.make(JobMutationResponse(id: job.id, status: "deleted"))
+    }
+
+    func runNow(_ context: Context) throws -> Response {
+        let id = try Self.id(context)
+        let scheduledFor = try jobs.runNow(id: id, actor: Self.actor)
+        return try JSONResponse.make(JobMutationResponse(id: id, status: "run_now_scheduled", scheduledFor: scheduledFor))
+    }
+
+    func audit(_ request: Request, _ context: Context) throws -> Response {
+        let id = try Self.id(context)
+        let limit = try RequestReading.integer(request, "limit", in: 1...200, default: 20)
+        let entries = try jobs.audit(id: id, limit: limit).map { entry in
+            TaskAuditEntryBody(
+                id: entry.id ?? 0,
+                taskId: entry.taskId,
+                action: entry.action.rawValue,
+                lane: entry.lane,
+                actor: entry.actor,
+                before: entry.before.flatMap(JSONValue.init(jsonText:)),
+                after: entry.after.flatMap(JSONValue.init(jsonText:)),
+                metadata: entry.metadata.flatMap(JSONValue.init(jsonText:)),
+                createdAt: entry.createdAt
+            )
+        }
+        return try JSONResponse.make(TaskAuditResponse(taskId: id, entries: entries))
+    }
+
+    func runs(_ request: Request, _ context: Context) throws -> Response {
+        let id = try Self.id(context)
+        let limit = try RequestReading.integer(request, "limit", in: 1...200, default: 20)
+        let offset = try RequestReading.integer(request, "offset", in: 0...Int.max, default: 0)
+        let page = try jobs.runs(id: id, limit: limit, offset: offset)
+        return try JSONResponse.make(
+            JobRunsResponse(taskId: id, total: page.total, limit: limit, offset: offset, runs: page.runs.map(Self.body))
+        )
+    }
+
+    func run(_ context: Context) throws -> Response {
+        let id = try Self.id(context)
+        let runId = try context.parameters.require("runId")
+        return try JSONResponse.make(JobRunResponse(taskId: id, run: Self.body(try jobs.run(id: id, runId: runId))))
+    }
+
+    static func id(_ context: Context) throws -> String {
+        try context.parameters.require("id")
+    }
+
+    static func body(_ view: JobView) -> JobBody {
+        let job = view.job
+        return JobBody(
+            id: job.id,
+            type: job.type,
+            status: job.status.rawValue,
+            scheduleType: job.scheduleType.rawValue,
+            profileId: job.profileId,
+            modelRef: job.modelRef,
+            runAt: job.runAt,
+            cadenceMinutes: job.cadenceMinutes,
+            payload: job.payload.flatMap(JSONValue.init(jsonText:)),
+            lastRunAt: job.lastRunAt,
+            nextRunAt: job.nextRunAt,
+            terminalState: job.terminalState?.rawValue,
+            terminalReason: job.terminalReason,
+            createdAt: job.createdAt,
+            updatedAt: job.updatedAt,
+            managedBy: view.isSystemManaged ? "system" : "operator",
+            isMutable: !view.isSystemManaged && job.status != .running,
+            effectiveModel: view.effectiveModel
+        )
+    }
+
+    static func body(_ run: JobRun) -> JobRunBody {
+        JobRunBody(
+            id: run.id,
+            jobId: run.jobId,
+            scheduledFor: run.scheduledFor,
+            startedAt: run.startedAt,
+            finishedAt: run.finishedAt,
+            status: run.status.rawValue,
+            errorCode: run.errorCode,
+            errorMessage: run.errorMessage,
+            result: run.result.flatMap(JSONValue.init(jsonText:)),
+            modelRef: run.modelRef,
+            modelSource: run.modelSource?.rawValue,
+            createdAt: run.createdAt
+        )
+    }
+}

@@ -1,0 +1,36 @@
+import Hummingbird
+import OttoContracts
+import OttoCore
+
+/// `/external/health` and `/external/audit`.
+struct StatusController<Context: RequestContext>: Sendable {
+    let models: ModelManagementService
+
+    func register(on routes: RouteRegistrar<Context>) {
+        routes.on(.get, "/external/health") { _, _ in try self.health() }
+        routes.on(.get, "/external/audit") { request, _ in try self.audit(request) }
+    }
+
+    func health() throws -> Response {
+        let snapshot = models.catalog.snapshot
+        return try JSONResponse.make(
+            HealthResponse(catalog: .init(count: snapshot.count, updatedAt: snapshot.updatedAt, source: snapshot.source))
+        )
+    }
+
+    func audit(_ request: Request) throws -> Response {
+        let limit = try RequestReading.integer(request, "limit", in: 1...200, default: 20)
+        let command = request.uri.queryParameters["command"].map(String.init)
+        let entries = try models.auditEntries(limit: limit, command: command).map { entry in
+            CommandAuditEntryBody(
+                id: entry.id ?? 0,
+                command: entry.command,
+                status: entry.status.rawValue,
+                errorMessage: entry.errorMessage,
+                metadata: entry.metadata.flatMap(JSONValue.init(jsonText:)),
+                createdAt: entry.createdAt
+            )
+        }
+        return try JSONResponse.make(CommandAuditResponse(entries: entries))
+    }
+}
