@@ -73,7 +73,9 @@ public struct ModelManagementService: Sendable {
         if let ifMatch { metadata["ifMatch"] = .string(ifMatch) }
         if !issues.isEmpty {
             let error = DomainError.invalid(
-                message: issues.count == 1 ? issues[0].message : "\(issues.count) flow defaults are invalid",
+                message: issues.count == 1
+                    ? issues[0].message
+                    : "\(issues.count) flow defaults are invalid: " + issues.map(\.description).joined(separator: "; "),
                 details: issues
             )
             audit(Self.defaultsUpdateCommand, status: .failed, error: error.message, metadata: metadata)
@@ -81,7 +83,6 @@ public struct ModelManagementService: Sendable {
         }
         do {
             let after = try flowDefaults.update(ifMatch: ifMatch) { $0 = requested }
-            metadata["before"] = Self.json(before.defaults)
             metadata["after"] = Self.json(after.defaults)
             audit(Self.defaultsUpdateCommand, status: .success, error: nil, metadata: metadata)
             return after

@@ -331,3 +331,33 @@ extension Job {
         ])
     }
 }
+
+extension AppDatabase {
+    /// Marks an idle job as running under a lock that expires at `until`, for the scheduler executing it.
+    /// Returns false if the job is not idle (already running, paused) or does not exist.
+    public func claimJob(id: String, lockToken: String, until: Int64) throws -> Bool {
+        try writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET status = 'running', lock_token = ?, lock_expires_at = ?
+                    WHERE id = ? AND status = 'idle' AND terminal_state IS NULL
+                    """,
+                arguments: [lockToken, until, id]
+            )
+            return db.changesCount == 1
+        }
+    }
+
+    /// Releases a claimed job back to idle.
+    public func releaseJob(id: String, lockToken: String) throws {
+        try writer.write { db in
+            try db.execute(
+                sql: """
+                    UPDATE jobs SET status = 'idle', lock_token = NULL, lock_expires_at = NULL
+                    WHERE id = ? AND lock_token = ?
+                    """,
+                arguments: [id, lockToken]
+            )
+        }
+    }
+}

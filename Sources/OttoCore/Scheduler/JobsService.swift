@@ -296,7 +296,9 @@ public struct JobsService: Sendable {
     static func throwIfInvalid(_ issues: [FieldIssue]) throws {
         guard !issues.isEmpty else { return }
         throw DomainError.invalid(
-            message: issues.count == 1 ? "\(issues[0].path): \(issues[0].message)" : "the job has \(issues.count) invalid fields",
+            message: issues.count == 1
+                ? "\(issues[0].path): \(issues[0].message)"
+                : "\(issues.count) fields are invalid: " + issues.map(\.description).joined(separator: "; "),
             details: issues
         )
     }

@@ -44,7 +44,9 @@ public struct APIError: HTTPResponseError, Sendable {
     static func invalid(_ issues: [FieldIssue]) -> APIError {
         APIError(
             .invalidRequest,
-            issues.count == 1 ? "\(issues[0].path): \(issues[0].message)" : "the request has \(issues.count) invalid fields",
+            issues.count == 1
+                ? "\(issues[0].path): \(issues[0].message)"
+                : "\(issues.count) fields are invalid: " + issues.map(\.description).joined(separator: "; "),
             details: issues
         )
     }
