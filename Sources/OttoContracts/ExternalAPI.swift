@@ -340,8 +340,9 @@ public struct CommandAuditEntryBody: Codable, Equatable, Sendable {
     public let metadata: JSONValue?
     public let createdAt: Int64
 
-    public init(id: Int64, command: String, status: String, errorMessage: String?, metadata: JSONValue?, createdAt: Int64)
-    {
+    public init(
+        id: Int64, command: String, status: String, errorMessage: String?, metadata: JSONValue?, createdAt: Int64
+    ) {
         self.id = id
         self.command = command
         self.status = status

@@ -1,12 +1,12 @@
 import Hummingbird
 import Logging
 import NIOCore
+import OttoContracts
+import OttoCore
 
 #if canImport(Glibc)
     import Glibc
 #endif
-import OttoContracts
-import OttoCore
 
 /// What the external API serves: the domain services and the token that guards them.
 public struct ExternalAPIServices: Sendable {

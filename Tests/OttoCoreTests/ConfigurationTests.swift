@@ -61,12 +61,14 @@ import Testing
     @Test func environmentOverridesWinAndEmptyVariablesCountAsUnset() throws {
         let home = try TemporaryHome()
         defer { home.remove() }
-        let environment = home.environment(apiPort: nil, extra: [
-            "OTTO_HOME": home.path + "/elsewhere",
-            "OTTO_OPENCODE_BASE_URL": "http://127.0.0.1:9999/",
-            "OTTO_EXTERNAL_API_HOST": "",
-            "OTTO_EXTERNAL_API_PORT": "5000",
-        ])
+        let environment = home.environment(
+            apiPort: nil,
+            extra: [
+                "OTTO_HOME": home.path + "/elsewhere",
+                "OTTO_OPENCODE_BASE_URL": "http://127.0.0.1:9999/",
+                "OTTO_EXTERNAL_API_HOST": "",
+                "OTTO_EXTERNAL_API_PORT": "5000",
+            ])
         let configuration = try ConfigurationLoader(environment: environment).load().configuration
         #expect(configuration.ottoHome == home.path + "/elsewhere")
         #expect(configuration.openCode.baseURL == "http://127.0.0.1:9999")
@@ -78,7 +80,9 @@ import Testing
         let home = try TemporaryHome()
         defer { home.remove() }
         let path = home.path + "/custom/otto.jsonc"
-        let loaded = try ConfigurationLoader(environment: home.environment(apiPort: nil, extra: ["OTTO_CONFIG_PATH": path])).load()
+        let loaded = try ConfigurationLoader(
+            environment: home.environment(apiPort: nil, extra: ["OTTO_CONFIG_PATH": path])
+        ).load()
         #expect(loaded.path == path)
         #expect(FileManager.default.fileExists(atPath: path))
         #expect(!FileManager.default.fileExists(atPath: home.configPath))
@@ -141,7 +145,10 @@ import Testing
     }
 
     @Test(arguments: [
-        ("OTTO_EXTERNAL_API_PORT", "http", "expected a port number from 1 to 65535 (or 0 for any free port), got \"http\""),
+        (
+            "OTTO_EXTERNAL_API_PORT", "http",
+            "expected a port number from 1 to 65535 (or 0 for any free port), got \"http\""
+        ),
         ("OTTO_EXTERNAL_API_PORT", "65536", "expected a port number"),
         ("OTTO_OPENCODE_BASE_URL", "127.0.0.1:4096", "expected an http:// or https:// URL"),
         ("OTTO_HOME", "relative", "expected an absolute path"),

@@ -84,7 +84,8 @@ struct APIHarness: Sendable {
         if reply.status.code >= 400 {
             // Every error has the one error shape.
             let error = reply.error
-            #expect(error != nil, "\(method) \(uri) answered \(reply.status.code) without the error shape: \(reply.text)")
+            #expect(
+                error != nil, "\(method) \(uri) answered \(reply.status.code) without the error shape: \(reply.text)")
             #expect(
                 error.map { APIErrorCode(rawValue: $0.error)?.httpStatus == Int(reply.status.code) } ?? false,
                 "\(method) \(uri): code \(error?.error ?? "-") does not match status \(reply.status.code)"

@@ -19,7 +19,10 @@ import Testing
         try await APIHarness.run { api in
             let wrong = String(repeating: "0", count: api.token.count)
             for (method, path) in Self.routes {
-                for authorization in [nil, "Bearer", "Bearer ", "Basic \(api.token)", "Bearer \(wrong)", "Bearer \(api.token)x", "\(api.token)"] {
+                for authorization in [
+                    nil, "Bearer", "Bearer ", "Basic \(api.token)", "Bearer \(wrong)", "Bearer \(api.token)x",
+                    "\(api.token)",
+                ] {
                     let reply = try await api.call(method, path, json: "{}", authorization: authorization)
                     #expect(reply.status == .unauthorized, "\(method) \(path) with \(authorization ?? "no header")")
                     #expect(reply.error?.error == "unauthorized")

@@ -6,7 +6,8 @@ import OttoTestSupport
 import Testing
 
 @Suite struct JobsRoutesTests {
-    static let recurring = #"{"id": "inbox", "type": "report", "scheduleType": "recurring", "cadenceMinutes": 60, "payload": {"prompt": "summarise"}}"#
+    static let recurring =
+        #"{"id": "inbox", "type": "report", "scheduleType": "recurring", "cadenceMinutes": 60, "payload": {"prompt": "summarise"}}"#
 
     @Test func aJobIsCreatedListedAndShownWithItsEffectiveModel() async throws {
         try await APIHarness.run { api in
@@ -27,7 +28,8 @@ import Testing
             let raw = try await api.call(.get, "/external/jobs/inbox").text
             #expect(!raw.contains("lock"))
 
-            let generated = try await api.createJob(#"{"type": "digest", "scheduleType": "oneshot", "runAt": 1900000000000}"#)
+            let generated = try await api.createJob(
+                #"{"type": "digest", "scheduleType": "oneshot", "runAt": 1900000000000}"#)
             let id = try generated.decode(JobMutationResponse.self).id
             #expect(!id.isEmpty)
             let list = try await api.call(.get, "/external/jobs").decode(JobListResponse.self).jobs
@@ -60,11 +62,15 @@ import Testing
             #expect(try await api.call(.patch, "/external/jobs/inbox", json: #"{"modelRef": null}"#).status == .ok)
             job = try await api.job("inbox")
             #expect(job.modelRef == nil)
-            #expect(job.effectiveModel == EffectiveModel(ref: "nano-gpt/NousResearch 2/hermes-4-405b", source: .flowDefault))
+            #expect(
+                job.effectiveModel == EffectiveModel(ref: "nano-gpt/NousResearch 2/hermes-4-405b", source: .flowDefault)
+            )
             #expect(try api.runtime.database.job(id: "inbox")?.modelRef == nil)
 
             // An absent modelRef leaves it alone.
-            #expect(try await api.call(.patch, "/external/jobs/inbox", json: #"{"modelRef": "openai/gpt-5"}"#).status == .ok)
+            #expect(
+                try await api.call(.patch, "/external/jobs/inbox", json: #"{"modelRef": "openai/gpt-5"}"#).status == .ok
+            )
             #expect(try await api.call(.patch, "/external/jobs/inbox", json: #"{"cadenceMinutes": 30}"#).status == .ok)
             job = try await api.job("inbox")
             #expect(job.modelRef == "openai/gpt-5")
@@ -83,12 +89,16 @@ import Testing
             #expect(malformed.status == .badRequest)
             #expect(malformed.error?.details?.first?.message.contains("invalid model reference \"gpt-5\"") == true)
 
-            #expect(try await api.call(.patch, "/external/jobs/inbox", json: #"{"modelRef": "openai/gpt-5"}"#).status == .ok)
+            #expect(
+                try await api.call(.patch, "/external/jobs/inbox", json: #"{"modelRef": "openai/gpt-5"}"#).status == .ok
+            )
             api.server.standIn.setProvidersBody(Fixtures.providersBody(["anthropic": ["claude-opus-4-7"]]))
             #expect(try await api.call(.post, "/external/models/refresh").status == .ok)
             let job = try await api.job("inbox")
-            #expect(job.effectiveModel == EffectiveModel(ref: "anthropic/claude-opus-4-7", source: .fallbackGlobalDefault))
-            let same = try await api.call(.patch, "/external/jobs/inbox", json: #"{"modelRef": "openai/gpt-5", "cadenceMinutes": 5}"#)
+            #expect(
+                job.effectiveModel == EffectiveModel(ref: "anthropic/claude-opus-4-7", source: .fallbackGlobalDefault))
+            let same = try await api.call(
+                .patch, "/external/jobs/inbox", json: #"{"modelRef": "openai/gpt-5", "cadenceMinutes": 5}"#)
             #expect(same.status == .ok, "\(same.text)")
             #expect(try await api.job("inbox").modelRef == "openai/gpt-5")
         }
@@ -104,12 +114,21 @@ import Testing
                 (#"{"type": "r", "scheduleType": "weekly"}"#, "scheduleType", "expected one of recurring, oneshot"),
                 (#"{"type": "r", "scheduleType": "recurring"}"#, "cadenceMinutes", "needs cadenceMinutes"),
                 (#"{"type": "r", "scheduleType": "recurring", "cadenceMinutes": 0}"#, "cadenceMinutes", "at least 1"),
-                (#"{"type": "r", "scheduleType": "recurring", "cadenceMinutes": 1.5}"#, "cadenceMinutes", "whole number"),
+                (
+                    #"{"type": "r", "scheduleType": "recurring", "cadenceMinutes": 1.5}"#, "cadenceMinutes",
+                    "whole number"
+                ),
                 (#"{"type": "r", "scheduleType": "oneshot"}"#, "runAt", "needs runAt"),
                 (#"{"type": "r", "scheduleType": "oneshot", "runAt": "soon"}"#, "runAt", "whole number"),
-                (#"{"type": "r", "scheduleType": "oneshot", "runAt": 1, "payload": [1]}"#, "payload", "expected an object"),
+                (
+                    #"{"type": "r", "scheduleType": "oneshot", "runAt": 1, "payload": [1]}"#, "payload",
+                    "expected an object"
+                ),
                 (#"{"type": "r", "scheduleType": "oneshot", "runAt": 1, "color": "red"}"#, "color", "unknown field"),
-                (#"{"type": "r", "scheduleType": "oneshot", "runAt": 1, "modelRef": "x"}"#, "modelRef", "invalid model reference"),
+                (
+                    #"{"type": "r", "scheduleType": "oneshot", "runAt": 1, "modelRef": "x"}"#, "modelRef",
+                    "invalid model reference"
+                ),
             ]
             for (body, path, text) in cases {
                 let reply = try await api.createJob(body)
@@ -122,7 +141,8 @@ import Testing
 
             try await api.createJob(Self.recurring)
             let patchCases: [(String, String)] = [
-                (#"{"id": "other"}"#, "id"), (#"{"type": null}"#, "type"), (#"{"cadenceMinutes": "5"}"#, "cadenceMinutes"),
+                (#"{"id": "other"}"#, "id"), (#"{"type": null}"#, "type"),
+                (#"{"cadenceMinutes": "5"}"#, "cadenceMinutes"),
                 (#"{"scheduleType": "oneshot", "runAt": null}"#, "runAt"), (#"{"nope": 1}"#, "nope"),
             ]
             for (body, path) in patchCases {
@@ -130,7 +150,9 @@ import Testing
                 #expect(reply.status == .badRequest, "\(body): \(reply.text)")
                 #expect(reply.error?.details?.contains { $0.path == path } == true, "\(body): \(reply.text)")
             }
-            #expect(try await api.call(.get, "/external/jobs/inbox/audit").decode(TaskAuditResponse.self).entries.count == 1)
+            #expect(
+                try await api.call(.get, "/external/jobs/inbox/audit").decode(TaskAuditResponse.self).entries.count == 1
+            )
         }
     }
 
@@ -154,7 +176,9 @@ import Testing
                 #expect(reply.status == .forbidden, "\(body)")
                 #expect(reply.error?.error == "forbidden_mutation")
             }
-            let system = Job(id: "system-heartbeat", type: "heartbeat", scheduleType: .recurring, cadenceMinutes: 5, createdAt: 1, updatedAt: 1)
+            let system = Job(
+                id: "system-heartbeat", type: "heartbeat", scheduleType: .recurring, cadenceMinutes: 5, createdAt: 1,
+                updatedAt: 1)
             try api.runtime.database.insertJob(system)
             #expect(try api.runtime.database.claimJob(id: "system-heartbeat", lockToken: "t", until: 2))
             let shown = try await api.job("system-heartbeat")
@@ -194,7 +218,9 @@ import Testing
             #expect(!job.isMutable)
             #expect(job.modelRef == nil)
             try api.runtime.database.releaseJob(id: "inbox", lockToken: "lock-1")
-            #expect(try await api.call(.patch, "/external/jobs/inbox", json: #"{"modelRef": "openai/gpt-5"}"#).status == .ok)
+            #expect(
+                try await api.call(.patch, "/external/jobs/inbox", json: #"{"modelRef": "openai/gpt-5"}"#).status == .ok
+            )
         }
     }
 
@@ -212,9 +238,12 @@ import Testing
             #expect(job.terminalState == "cancelled")
             #expect(job.nextRunAt == nil)
             #expect(try await api.call(.post, "/external/jobs/inbox/run-now").status == .conflict)
-            let actions = try await api.call(.get, "/external/jobs/inbox/audit").decode(TaskAuditResponse.self).entries.map(\.action)
+            let actions = try await api.call(.get, "/external/jobs/inbox/audit").decode(TaskAuditResponse.self).entries
+                .map(\.action)
             #expect(actions == ["delete", "run_now", "create"])
-            #expect(try await api.call(.get, "/external/jobs/inbox/audit?limit=1").decode(TaskAuditResponse.self).entries.count == 1)
+            #expect(
+                try await api.call(.get, "/external/jobs/inbox/audit?limit=1").decode(TaskAuditResponse.self).entries
+                    .count == 1)
         }
     }
 
@@ -248,7 +277,8 @@ import Testing
                     )
                 )
             }
-            let page = try await api.call(.get, "/external/jobs/inbox/runs?limit=2&offset=1").decode(JobRunsResponse.self)
+            let page = try await api.call(.get, "/external/jobs/inbox/runs?limit=2&offset=1").decode(
+                JobRunsResponse.self)
             #expect(page.total == 5)
             #expect(page.limit == 2 && page.offset == 1)
             #expect(page.runs.map(\.id) == ["run-3", "run-2"])

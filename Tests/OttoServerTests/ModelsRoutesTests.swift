@@ -30,7 +30,10 @@ import Testing
             let refreshed = try await api.call(.post, "/external/models/refresh").decode(RefreshResponse.self)
             #expect(refreshed.status == "ok")
             #expect(refreshed.count == 2)
-            #expect(try await api.call(.get, "/external/models/catalog").decode(CatalogResponse.self).models == ["small/a", "small/b"])
+            #expect(
+                try await api.call(.get, "/external/models/catalog").decode(CatalogResponse.self).models == [
+                    "small/a", "small/b",
+                ])
 
             api.server.standIn.mode = .failing(status: 503)
             let failed = try await api.call(.post, "/external/models/refresh")
@@ -81,7 +84,9 @@ import Testing
             )
             #expect(stale.status == .preconditionFailed)
             #expect(stale.error?.error == "precondition_failed")
-            #expect(try await api.call(.get, "/external/models/defaults").decode(FlowDefaultsBody.self).flowDefaults == stored)
+            #expect(
+                try await api.call(.get, "/external/models/defaults").decode(FlowDefaultsBody.self).flowDefaults
+                    == stored)
 
             let audit = try await api.call(.get, "/external/audit?command=external_models_defaults_update&limit=5")
                 .decode(CommandAuditResponse.self).entries
@@ -99,7 +104,10 @@ import Testing
                     #"{"flowDefaults": {"interactiveAssistant": null, "scheduledTasks": null, "heartbeat": null, "watchdogFailures": null, "heartbeet": null}}"#,
                     "flowDefaults.heartbeet", "unknown flow \"heartbeet\""
                 ),
-                (Self.defaultsJSON(["heartbeat": "gpt-5"]), "flowDefaults.heartbeat", "invalid model reference \"gpt-5\""),
+                (
+                    Self.defaultsJSON(["heartbeat": "gpt-5"]), "flowDefaults.heartbeat",
+                    "invalid model reference \"gpt-5\""
+                ),
                 (
                     #"{"flowDefaults": {"interactiveAssistant": 5, "scheduledTasks": null, "heartbeat": null, "watchdogFailures": null}}"#,
                     "flowDefaults.interactiveAssistant", "got a number"

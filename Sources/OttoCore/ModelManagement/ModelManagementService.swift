@@ -102,7 +102,9 @@ public struct ModelManagementService: Sendable {
     }
 
     /// Why `ref` cannot be chosen now (it is not in the catalog), with the closest catalog entries; nil if it can.
-    public static func selectabilityIssue(_ ref: ModelRef, path: String, in snapshot: ModelCatalogSnapshot) -> FieldIssue? {
+    public static func selectabilityIssue(_ ref: ModelRef, path: String, in snapshot: ModelCatalogSnapshot)
+        -> FieldIssue?
+    {
         guard !snapshot.contains(ref) else { return nil }
         let suggestions = closestMatches(to: ref, in: snapshot)
         var message = "model \"\(ref)\" is not in the catalog"

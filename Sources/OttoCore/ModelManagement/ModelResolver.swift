@@ -51,9 +51,10 @@ public struct ModelResolver: Sendable {
     public func pinned() -> ModelResolver {
         ModelResolver(
             catalog: PinnedCatalog(snapshot: catalog.snapshot),
-            flowDefaults: PinnedDefaults(defaults: RuntimeModelFlow.allCases.reduce(into: FlowDefaults()) {
-                $0[$1] = flowDefaults.flowDefault(for: $1)
-            }),
+            flowDefaults: PinnedDefaults(
+                defaults: RuntimeModelFlow.allCases.reduce(into: FlowDefaults()) {
+                    $0[$1] = flowDefaults.flowDefault(for: $1)
+                }),
             logger: logger
         )
     }

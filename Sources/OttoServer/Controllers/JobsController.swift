@@ -119,7 +119,8 @@ struct JobsController<Context: RequestContext>: Sendable {
     func runNow(_ context: Context) throws -> Response {
         let id = try Self.id(context)
         let scheduledFor = try jobs.runNow(id: id, actor: Self.actor)
-        return try JSONResponse.make(JobMutationResponse(id: id, status: "run_now_scheduled", scheduledFor: scheduledFor))
+        return try JSONResponse.make(
+            JobMutationResponse(id: id, status: "run_now_scheduled", scheduledFor: scheduledFor))
     }
 
     func audit(_ request: Request, _ context: Context) throws -> Response {

@@ -14,7 +14,8 @@ struct StatusController<Context: RequestContext>: Sendable {
     func health() throws -> Response {
         let snapshot = models.catalog.snapshot
         return try JSONResponse.make(
-            HealthResponse(catalog: .init(count: snapshot.count, updatedAt: snapshot.updatedAt, source: snapshot.source))
+            HealthResponse(
+                catalog: .init(count: snapshot.count, updatedAt: snapshot.updatedAt, source: snapshot.source))
         )
     }
 

@@ -23,7 +23,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
         } catch let error as HTTPError {
             return try translate(error, request: request).response(from: request, context: context)
         } catch is NIOTooManyBytesError {
-            return try APIError(.payloadTooLarge, "the body is larger than 1 MiB").response(from: request, context: context)
+            return try APIError(.payloadTooLarge, "the body is larger than 1 MiB").response(
+                from: request, context: context)
         } catch {
             logger.error(
                 "request failed unexpectedly",
@@ -46,7 +47,8 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
                     headers: [.allow: list]
                 )
             }
-            return APIError(.notFound, "no route \(request.method) \(request.uri.path); GET /external/openapi.json lists them")
+            return APIError(
+                .notFound, "no route \(request.method) \(request.uri.path); GET /external/openapi.json lists them")
         case .contentTooLarge:
             return APIError(.payloadTooLarge, "the body is larger than 1 MiB")
         case .unsupportedMediaType:

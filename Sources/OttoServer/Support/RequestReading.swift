@@ -54,7 +54,9 @@ enum RequestReading {
     ) throws -> Int {
         guard let text = request.uri.queryParameters[Substring(name)] else { return defaultValue }
         guard let value = Int(text), range.contains(value) else {
-            let bound = range.upperBound == Int.max ? "at least \(range.lowerBound)" : "\(range.lowerBound) to \(range.upperBound)"
+            let bound =
+                range.upperBound == Int.max
+                ? "at least \(range.lowerBound)" : "\(range.lowerBound) to \(range.upperBound)"
             throw APIError.invalid([
                 FieldIssue(path: name, message: "expected a whole number \(bound), got \"\(text)\"")
             ])
