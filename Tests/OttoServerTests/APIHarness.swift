@@ -94,6 +94,7 @@ struct APIHarness: Sendable {
         return reply
     }
 
+    @discardableResult
     func createJob(_ json: String) async throws -> Reply {
         try await call(.post, "/external/jobs", json: json)
     }
