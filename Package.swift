@@ -55,9 +55,12 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // glibc malloc tuning for the long-running server (one inline C function).
+        .target(name: "CMallocTuning"),
         .executableTarget(
             name: "otto",
             dependencies: [
+                "CMallocTuning",
                 "OttoServer",
                 "OttoCore",
                 "OttoContracts",

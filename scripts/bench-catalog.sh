@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 iterations="${1:-50}"
 swift build -c release --product otto-bench >&2
 bin="$(swift build -c release --show-bin-path)"
-figures="$("$bin/otto-bench" Tests/Fixtures/opencode "$iterations")"
+figures="$("$bin/otto-bench" catalog Tests/Fixtures/opencode "$iterations")"
 echo "$figures"
 
 machine="$(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)"

@@ -6,13 +6,50 @@ import OttoCore
 /// `/config/providers` body and persisting the cache atomically, without the HTTP wait. Also the cache reload
 /// that start-up does. Prints one line per figure; `scripts/bench-catalog.sh` runs it and writes the README.
 @main
-struct CatalogBenchmark {
-    static func main() throws {
+struct OttoBench {
+    static func main() async throws {
         let arguments = CommandLine.arguments
-        guard arguments.count >= 2 else {
-            FileHandle.standardError.write(Data("usage: otto-bench <fixture-dir> [iterations]\n".utf8))
+        switch arguments.dropFirst().first {
+        case "catalog" where arguments.count >= 3:
+            try CatalogBenchmark.run(
+                fixture: arguments[2], iterations: arguments.count > 3 ? Int(arguments[3]) ?? 50 : 50)
+        case "seed-jobs" where arguments.count == 4:
+            try await seedJobs(databasePath: arguments[2], count: Int(arguments[3]) ?? 10_000)
+        default:
+            FileHandle.standardError.write(
+                Data("usage: otto-bench catalog <fixture-dir> [iterations] | otto-bench seed-jobs <db> <count>\n".utf8)
+            )
             exit(64)
         }
+    }
+
+    /// Inserts `count` operator jobs (`bench-0` ...), half with a model of their own, for the API benchmark.
+    static func seedJobs(databasePath: String, count: Int) async throws {
+        let database = try AppDatabase.open(path: databasePath)
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        for index in 0..<count {
+            try await database.insertJob(
+                Job(
+                    id: "bench-\(index)",
+                    type: index % 2 == 0 ? "report" : "digest",
+                    scheduleType: .recurring,
+                    modelRef: index % 2 == 0 ? "openai/gpt-5" : nil,
+                    runAt: now,
+                    cadenceMinutes: 60,
+                    payload: #"{"prompt":"benchmark job \#(index)"}"#,
+                    nextRunAt: now,
+                    createdAt: now,
+                    updatedAt: now
+                )
+            )
+        }
+        print("seeded \(count) jobs into \(databasePath)")
+    }
+}
+
+enum CatalogBenchmark {
+    static func run(fixture: String, iterations: Int) throws {
+        let arguments = ["", fixture, String(iterations)]
         let body = try Data(contentsOf: URL(fileURLWithPath: arguments[1] + "/config-providers.json"))
         let iterations = arguments.count > 2 ? Int(arguments[2]) ?? 50 : 50
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("otto-bench-\(getpid())")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CMallocTuning
 import Foundation
 import Logging
 import OttoContracts
@@ -68,6 +69,9 @@ extension Otto {
         var logLevel: LogLevel = .info
 
         func run() async throws {
+            // Two shared malloc arenas instead of one per thread: Otto lives for months on a small home server.
+            _ = otto_limit_malloc_arenas(2)
+            _ = otto_release_large_allocations(128 * 1024)
             let level = logLevel.level
             LoggingSystem.bootstrap { label in LogfmtLogHandler(label: label, level: level) }
             let logger = Logger(label: "otto")

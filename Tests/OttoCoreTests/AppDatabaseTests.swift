@@ -22,83 +22,86 @@ import Testing
         )
     }
 
-    @Test func migrationsAreAppliedOnceAndRecorded() throws {
+    @Test func migrationsAreAppliedOnceAndRecorded() async throws {
         let home = try TemporaryHome()
         defer { home.remove() }
         let first = try AppDatabase.open(path: home.stateDatabasePath)
-        #expect(try first.appliedMigrations() == ["v1-jobs-runs-audit"])
-        try first.insertJob(Self.job("kept"))
+        #expect(try first.appliedMigrations() == ["v1-jobs-runs-audit", "v2-jobs-by-creation"])
+        try await first.insertJob(Self.job("kept"))
 
         // Opening the same file again migrates nothing and keeps the data.
         let second = try AppDatabase.open(path: home.stateDatabasePath)
-        #expect(try second.appliedMigrations() == ["v1-jobs-runs-audit"])
-        #expect(try second.job(id: "kept") != nil)
-        let rows = try second.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations") }
-        #expect(rows == 1)
-        let journal = try second.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+        #expect(try second.appliedMigrations() == ["v1-jobs-runs-audit", "v2-jobs-by-creation"])
+        #expect(try await second.job(id: "kept") != nil)
+        let rows = try await second.writer.read { db in
+            try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations")
+        }
+        #expect(rows == 2)
+        let journal = try await second.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
-        let tables = try second.writer.read { db in
+        let tables = try await second.writer.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         }
         #expect(Set(tables).isSuperset(of: ["jobs", "job_runs", "task_audit", "command_audit"]))
     }
 
-    @Test func modelRefRoundTripsExactly() throws {
+    @Test func modelRefRoundTripsExactly() async throws {
         let home = try TemporaryHome()
         defer { home.remove() }
         let database = try AppDatabase.open(path: home.stateDatabasePath)
-        try database.insertJob(Self.job("j1"))
-        #expect(try database.job(id: "j1")?.modelRef == nil)
+        try await database.insertJob(Self.job("j1"))
+        #expect(try await database.job(id: "j1")?.modelRef == nil)
 
-        let set = try database.updateJobModelRef(id: "j1", modelRef: "nano-gpt/NousResearch 2/hermes-4-405b", at: 2_000)
+        let set = try await database.updateJobModelRef(
+            id: "j1", modelRef: "nano-gpt/NousResearch 2/hermes-4-405b", at: 2_000)
         #expect(set.before.modelRef == nil)
         #expect(set.after.modelRef == "nano-gpt/NousResearch 2/hermes-4-405b")
-        #expect(try database.job(id: "j1")?.modelRef == "nano-gpt/NousResearch 2/hermes-4-405b")
-        #expect(try database.job(id: "j1")?.updatedAt == 2_000)
+        #expect(try await database.job(id: "j1")?.modelRef == "nano-gpt/NousResearch 2/hermes-4-405b")
+        #expect(try await database.job(id: "j1")?.updatedAt == 2_000)
 
-        try database.updateJobModelRef(
+        try await database.updateJobModelRef(
             id: "j1", modelRef: "cloudflare-ai-gateway/workers-ai/@cf/baai/bge-m3", at: 3_000)
-        #expect(try database.job(id: "j1")?.modelRef == "cloudflare-ai-gateway/workers-ai/@cf/baai/bge-m3")
+        #expect(try await database.job(id: "j1")?.modelRef == "cloudflare-ai-gateway/workers-ai/@cf/baai/bge-m3")
 
-        try database.updateJobModelRef(id: "j1", modelRef: nil, at: 4_000)
-        #expect(try database.job(id: "j1")?.modelRef == nil)
+        try await database.updateJobModelRef(id: "j1", modelRef: nil, at: 4_000)
+        #expect(try await database.job(id: "j1")?.modelRef == nil)
         let raw = try database.writer.read { db in
             try Row.fetchOne(db, sql: "SELECT model_ref IS NULL AS modelRefIsNull FROM jobs WHERE id = 'j1'")
         }
         #expect(raw?["modelRefIsNull"] == true)
-        #expect(throws: JobStoreError.notFound("nope")) {
-            try database.updateJobModelRef(id: "nope", modelRef: nil, at: 1)
+        await #expect(throws: JobStoreError.notFound("nope")) {
+            try await database.updateJobModelRef(id: "nope", modelRef: nil, at: 1)
         }
     }
 
-    @Test func theSchemaRejectsInvalidRows() throws {
+    @Test func theSchemaRejectsInvalidRows() async throws {
         let home = try TemporaryHome()
         defer { home.remove() }
         let database = try AppDatabase.open(path: home.stateDatabasePath)
-        try database.insertJob(Self.job("j1"))
-        #expect(throws: JobStoreError.duplicateId("j1")) { try database.insertJob(Self.job("j1")) }
-        #expect(throws: DatabaseError.self) { try database.insertJob(Self.job("j2", modelRef: "no-slash")) }
-        #expect(throws: DatabaseError.self) { try database.insertJob(Self.job("j3", type: "")) }
+        try await database.insertJob(Self.job("j1"))
+        await #expect(throws: JobStoreError.duplicateId("j1")) { try await database.insertJob(Self.job("j1")) }
+        await #expect(throws: DatabaseError.self) { try await database.insertJob(Self.job("j2", modelRef: "no-slash")) }
+        await #expect(throws: DatabaseError.self) { try await database.insertJob(Self.job("j3", type: "")) }
         var recurringWithoutCadence = Self.job("j4")
         recurringWithoutCadence.cadenceMinutes = nil
-        #expect(throws: DatabaseError.self) { try database.insertJob(recurringWithoutCadence) }
+        await #expect(throws: DatabaseError.self) { try await database.insertJob(recurringWithoutCadence) }
         var badPayload = Self.job("j5")
         badPayload.payload = "{not json"
-        #expect(throws: DatabaseError.self) { try database.insertJob(badPayload) }
-        #expect(try database.jobs().map(\.id) == ["j1"])
+        await #expect(throws: DatabaseError.self) { try await database.insertJob(badPayload) }
+        #expect(try await database.jobs().map(\.id) == ["j1"])
     }
 
-    @Test func jobsRunsAndAuditsAreStoredAndListedNewestFirst() throws {
+    @Test func jobsRunsAndAuditsAreStoredAndListedNewestFirst() async throws {
         let home = try TemporaryHome()
         defer { home.remove() }
         let database = try AppDatabase.open(path: home.stateDatabasePath)
-        try database.insertJob(Self.job("a", type: "report"))
-        try database.insertJob(Self.job("b", type: "digest"))
-        #expect(try database.jobs(type: "digest").map(\.id) == ["b"])
-        #expect(try database.jobs().count == 2)
+        try await database.insertJob(Self.job("a", type: "report"))
+        try await database.insertJob(Self.job("b", type: "digest"))
+        #expect(try await database.jobs(type: "digest").map(\.id) == ["b"])
+        #expect(try await database.jobs().count == 2)
 
         for index in 0..<5 {
-            try database.insertRun(
+            try await database.insertRun(
                 JobRun(
                     id: "run-\(index)",
                     jobId: "a",
@@ -114,14 +117,14 @@ import Testing
                 )
             )
         }
-        let page = try database.runs(jobId: "a", limit: 2, offset: 1)
+        let page = try await database.runs(jobId: "a", limit: 2, offset: 1)
         #expect(page.total == 5)
         #expect(page.runs.map(\.id) == ["run-3", "run-2"])
         #expect(page.runs[0].status == .failed)
         #expect(page.runs[0].modelSource == .fallbackGlobalDefault)
 
         for action in [TaskAuditEntry.Action.create, .update, .runNow] {
-            try database.appendTaskAudit(
+            try await database.appendTaskAudit(
                 TaskAuditEntry(
                     taskId: "a",
                     action: action,
@@ -134,13 +137,13 @@ import Testing
                 )
             )
         }
-        #expect(try database.taskAudit(taskId: "a", limit: 2).map(\.action) == [.runNow, .update])
+        #expect(try await database.taskAudit(taskId: "a", limit: 2).map(\.action) == [.runNow, .update])
 
-        try database.appendCommandAudit(
+        try await database.appendCommandAudit(
             CommandAuditEntry(
                 command: "external_models_refresh", status: .success, errorMessage: nil, metadata: nil, createdAt: 1)
         )
-        try database.appendCommandAudit(
+        try await database.appendCommandAudit(
             CommandAuditEntry(
                 command: "external_models_defaults_update",
                 status: .failed,
@@ -150,9 +153,9 @@ import Testing
             )
         )
         #expect(
-            try database.commandAudit(limit: 10).map(\.command) == [
+            try await database.commandAudit(limit: 10).map(\.command) == [
                 "external_models_defaults_update", "external_models_refresh",
             ])
-        #expect(try database.commandAudit(limit: 10, command: "external_models_refresh").count == 1)
+        #expect(try await database.commandAudit(limit: 10, command: "external_models_refresh").count == 1)
     }
 }

@@ -30,8 +30,8 @@ import Testing
                 }
             }
             // Nothing changed behind the 401s.
-            #expect(try api.runtime.database.jobs().isEmpty)
-            #expect(try api.services.models.auditEntries(limit: 10, command: nil).isEmpty)
+            #expect(try await api.runtime.database.jobs().isEmpty)
+            #expect(try await api.services.models.auditEntries(limit: 10, command: nil).isEmpty)
         }
     }
 

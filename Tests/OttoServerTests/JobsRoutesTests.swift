@@ -65,7 +65,7 @@ import Testing
             #expect(
                 job.effectiveModel == EffectiveModel(ref: "nano-gpt/NousResearch 2/hermes-4-405b", source: .flowDefault)
             )
-            #expect(try api.runtime.database.job(id: "inbox")?.modelRef == nil)
+            #expect(try await api.runtime.database.job(id: "inbox")?.modelRef == nil)
 
             // An absent modelRef leaves it alone.
             #expect(
@@ -137,7 +137,7 @@ import Testing
                 #expect(detail?.message.contains(text) == true, "\(body): \(reply.text)")
             }
             #expect(try await api.createJob("{\"type\": ").status == .badRequest)
-            #expect(try api.runtime.database.jobs().isEmpty)
+            #expect(try await api.runtime.database.jobs().isEmpty)
 
             try await api.createJob(Self.recurring)
             let patchCases: [(String, String)] = [
@@ -179,8 +179,8 @@ import Testing
             let system = Job(
                 id: "system-heartbeat", type: "heartbeat", scheduleType: .recurring, cadenceMinutes: 5, createdAt: 1,
                 updatedAt: 1)
-            try api.runtime.database.insertJob(system)
-            #expect(try api.runtime.database.claimJob(id: "system-heartbeat", lockToken: "t", until: 2))
+            try await api.runtime.database.insertJob(system)
+            #expect(try await api.runtime.database.claimJob(id: "system-heartbeat", lockToken: "t", until: 2))
             let shown = try await api.job("system-heartbeat")
             #expect(shown.managedBy == "system")
             #expect(!shown.isMutable)
@@ -203,7 +203,7 @@ import Testing
     @Test func runningJobsCannotBeChanged() async throws {
         try await APIHarness.run { api in
             try await api.createJob(Self.recurring)
-            #expect(try api.runtime.database.claimJob(id: "inbox", lockToken: "lock-1", until: 9_999_999_999_999))
+            #expect(try await api.runtime.database.claimJob(id: "inbox", lockToken: "lock-1", until: 9_999_999_999_999))
             for (method, path, body) in [
                 (HTTPRequest.Method.patch, "/external/jobs/inbox", #"{"modelRef": "openai/gpt-5"}"#),
                 (.delete, "/external/jobs/inbox", nil),
@@ -217,7 +217,7 @@ import Testing
             #expect(job.status == "running")
             #expect(!job.isMutable)
             #expect(job.modelRef == nil)
-            try api.runtime.database.releaseJob(id: "inbox", lockToken: "lock-1")
+            try await api.runtime.database.releaseJob(id: "inbox", lockToken: "lock-1")
             #expect(
                 try await api.call(.patch, "/external/jobs/inbox", json: #"{"modelRef": "openai/gpt-5"}"#).status == .ok
             )
@@ -269,7 +269,7 @@ import Testing
         try await APIHarness.run { api in
             try await api.createJob(Self.recurring)
             for index in 0..<5 {
-                try api.runtime.database.insertRun(
+                try await api.runtime.database.insertRun(
                     JobRun(
                         id: "run-\(index)", jobId: "inbox", scheduledFor: Int64(index), startedAt: Int64(index),
                         finishedAt: Int64(index + 1), status: .success, result: #"{"summary":"ok"}"#,

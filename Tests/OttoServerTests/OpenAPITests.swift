@@ -26,7 +26,7 @@ import Testing
             let document = try #require(try await api.call(.get, "/external/openapi.json", authorization: nil).json)
             let validator = SchemaValidator(document: document)
             try await api.createJob(JobsRoutesTests.recurring)
-            try api.runtime.database.insertRun(
+            try await api.runtime.database.insertRun(
                 JobRun(
                     id: "run-1", jobId: "inbox", scheduledFor: 1, startedAt: 1, finishedAt: nil, status: .failed,
                     errorCode: "model_unavailable", errorMessage: "no model", result: nil, modelRef: nil,

@@ -31,7 +31,7 @@ public struct ModelManagementService: Sendable {
     public func refresh(actor: String = "external_api") async throws(DomainError) -> ModelCatalogSnapshot {
         do {
             let snapshot = try await catalog.refreshNow()
-            audit(
+            await audit(
                 Self.refreshCommand,
                 status: .success,
                 error: nil,
@@ -40,7 +40,7 @@ public struct ModelManagementService: Sendable {
             return snapshot
         } catch {
             let kept = catalog.snapshot
-            audit(
+            await audit(
                 Self.refreshCommand,
                 status: .failed,
                 error: error.message,
@@ -55,7 +55,7 @@ public struct ModelManagementService: Sendable {
         _ requested: FlowDefaults,
         ifMatch: String?,
         actor: String = "external_api"
-    ) throws(DomainError) -> VersionedFlowDefaults {
+    ) async throws(DomainError) -> VersionedFlowDefaults {
         let before = flowDefaults.current()
         let snapshot = catalog.snapshot
         var issues: [FieldIssue] = []
@@ -78,13 +78,13 @@ public struct ModelManagementService: Sendable {
                     : "\(issues.count) flow defaults are invalid: " + issues.map(\.description).joined(separator: "; "),
                 details: issues
             )
-            audit(Self.defaultsUpdateCommand, status: .failed, error: error.message, metadata: metadata)
+            await audit(Self.defaultsUpdateCommand, status: .failed, error: error.message, metadata: metadata)
             throw error
         }
         do {
             let after = try flowDefaults.update(ifMatch: ifMatch) { $0 = requested }
             metadata["after"] = Self.json(after.defaults)
-            audit(Self.defaultsUpdateCommand, status: .success, error: nil, metadata: metadata)
+            await audit(Self.defaultsUpdateCommand, status: .success, error: nil, metadata: metadata)
             return after
         } catch {
             let domainError: DomainError
@@ -96,7 +96,7 @@ public struct ModelManagementService: Sendable {
             case .configurationInvalid, .writeFailed:
                 domainError = .conflict(error.localizedDescription)
             }
-            audit(Self.defaultsUpdateCommand, status: .failed, error: domainError.message, metadata: metadata)
+            await audit(Self.defaultsUpdateCommand, status: .failed, error: domainError.message, metadata: metadata)
             throw domainError
         }
     }
@@ -155,7 +155,8 @@ public struct ModelManagementService: Sendable {
         )
     }
 
-    func audit(_ command: String, status: CommandAuditEntry.Status, error: String?, metadata: [String: JSONValue]) {
+    func audit(_ command: String, status: CommandAuditEntry.Status, error: String?, metadata: [String: JSONValue]) async
+    {
         let entry = CommandAuditEntry(
             command: command,
             status: status,
@@ -164,7 +165,7 @@ public struct ModelManagementService: Sendable {
             createdAt: Int64((now().timeIntervalSince1970 * 1000).rounded())
         )
         do {
-            try database.appendCommandAudit(entry)
+            try await database.appendCommandAudit(entry)
         } catch {
             logger.error("cannot write the command audit", metadata: ["command": "\(command)", "reason": "\(error)"])
         }
@@ -178,12 +179,12 @@ public struct ModelManagementService: Sendable {
 extension ModelManagementService {
     /// Records a defaults update the transport rejected before it reached `updateDefaults` (a body of the wrong
     /// shape), so the audit shows every attempt.
-    public func recordRejectedDefaultsUpdate(_ message: String, actor: String = "external_api") {
-        audit(Self.defaultsUpdateCommand, status: .failed, error: message, metadata: ["actor": .string(actor)])
+    public func recordRejectedDefaultsUpdate(_ message: String, actor: String = "external_api") async {
+        await audit(Self.defaultsUpdateCommand, status: .failed, error: message, metadata: ["actor": .string(actor)])
     }
 
     /// Command audit entries, newest first.
-    public func auditEntries(limit: Int, command: String?) throws -> [CommandAuditEntry] {
-        try database.commandAudit(limit: limit, command: command)
+    public func auditEntries(limit: Int, command: String?) async throws -> [CommandAuditEntry] {
+        try await database.commandAudit(limit: limit, command: command)
     }
 }

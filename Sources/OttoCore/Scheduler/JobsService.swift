@@ -92,14 +92,27 @@ public struct JobsService: Sendable {
         }
     }
 
-    public func list(type: String?) throws -> [JobView] {
-        let jobs = try database.jobs(type: type)
-        let resolver = self.resolver.pinned()
-        return jobs.map { view($0, resolver: resolver) }
+    public func list(type: String?) async throws -> [JobView] {
+        var views: [JobView] = []
+        try await list(type: type) { views += $0 }
+        return views
     }
 
-    public func get(id: String) throws -> JobView {
-        guard let job = try database.job(id: id) else { throw DomainError.notFound(Self.notFoundMessage(id)) }
+    /// Lists jobs in pages of `pageSize`, handing each page to `body`, so a caller that writes them out (the API
+    /// listing 10,000 jobs) never holds every job at once. All pages see the same catalog and flow defaults.
+    public func list(type: String?, pageSize: Int = 1_000, _ body: ([JobView]) throws -> Void) async throws {
+        let resolver = self.resolver.pinned()
+        var cursor: Job?
+        while true {
+            let page = try await database.jobsPage(type: type, after: cursor, limit: pageSize)
+            try body(page.map { view($0, resolver: resolver) })
+            guard page.count == pageSize else { return }
+            cursor = page.last
+        }
+    }
+
+    public func get(id: String) async throws -> JobView {
+        guard let job = try await database.job(id: id) else { throw DomainError.notFound(Self.notFoundMessage(id)) }
         return view(job, resolver: resolver.pinned())
     }
 
@@ -126,7 +139,7 @@ public struct JobsService: Sendable {
         )
     }
 
-    public func create(_ draft: JobDraft, actor: String?) throws -> Job {
+    public func create(_ draft: JobDraft, actor: String?) async throws -> Job {
         let id = draft.id ?? UUID().uuidString.lowercased()
         if Self.isSystemManaged(id: id, type: draft.type) {
             throw DomainError.forbiddenMutation(
@@ -159,16 +172,16 @@ public struct JobsService: Sendable {
         }
         try Self.throwIfInvalid(issues)
         do {
-            try database.createJob(job, lane: Self.lane, actor: actor)
+            try await database.createJob(job, lane: Self.lane, actor: actor)
         } catch JobStoreError.duplicateId(let id) {
             throw DomainError.conflict("a job with id \"\(id)\" already exists; choose another id or PATCH that job")
         }
         return job
     }
 
-    public func update(id: String, _ patch: JobPatch, actor: String?) throws -> Job {
+    public func update(id: String, _ patch: JobPatch, actor: String?) async throws -> Job {
         let snapshot = catalog.snapshot
-        return try change(id: id, action: .update, actor: actor) { job in
+        return try await change(id: id, action: .update, actor: actor) { job in
             var job = job
             if let type = patch.type {
                 if Self.isSystemManaged(id: job.id, type: type) {
@@ -201,8 +214,8 @@ public struct JobsService: Sendable {
     }
 
     /// Cancels the job: it never runs again, and its history stays.
-    public func delete(id: String, actor: String?) throws -> Job {
-        try change(id: id, action: .delete, actor: actor) { job in
+    public func delete(id: String, actor: String?) async throws -> Job {
+        try await change(id: id, action: .delete, actor: actor) { job in
             var job = job
             job.terminalState = .cancelled
             job.terminalReason = "deleted through the external API"
@@ -212,9 +225,9 @@ public struct JobsService: Sendable {
     }
 
     /// Schedules the job to run as soon as the scheduler next looks, and returns that time.
-    public func runNow(id: String, actor: String?) throws -> Int64 {
+    public func runNow(id: String, actor: String?) async throws -> Int64 {
         let scheduledFor = nowMilliseconds
-        _ = try change(id: id, action: .runNow, actor: actor) { job in
+        _ = try await change(id: id, action: .runNow, actor: actor) { job in
             if let terminal = job.terminalState {
                 throw DomainError.conflict("job \"\(job.id)\" is \(terminal.rawValue) and cannot run again")
             }
@@ -225,19 +238,19 @@ public struct JobsService: Sendable {
         return scheduledFor
     }
 
-    public func audit(id: String, limit: Int) throws -> [TaskAuditEntry] {
-        guard try database.job(id: id) != nil else { throw DomainError.notFound(Self.notFoundMessage(id)) }
-        return try database.taskAudit(taskId: id, limit: limit)
+    public func audit(id: String, limit: Int) async throws -> [TaskAuditEntry] {
+        guard try await database.job(id: id) != nil else { throw DomainError.notFound(Self.notFoundMessage(id)) }
+        return try await database.taskAudit(taskId: id, limit: limit)
     }
 
-    public func runs(id: String, limit: Int, offset: Int) throws -> (total: Int, runs: [JobRun]) {
-        guard try database.job(id: id) != nil else { throw DomainError.notFound(Self.notFoundMessage(id)) }
-        return try database.runs(jobId: id, limit: limit, offset: offset)
+    public func runs(id: String, limit: Int, offset: Int) async throws -> (total: Int, runs: [JobRun]) {
+        guard try await database.job(id: id) != nil else { throw DomainError.notFound(Self.notFoundMessage(id)) }
+        return try await database.runs(jobId: id, limit: limit, offset: offset)
     }
 
-    public func run(id: String, runId: String) throws -> JobRun {
-        guard try database.job(id: id) != nil else { throw DomainError.notFound(Self.notFoundMessage(id)) }
-        guard let run = try database.run(jobId: id, runId: runId) else {
+    public func run(id: String, runId: String) async throws -> JobRun {
+        guard try await database.job(id: id) != nil else { throw DomainError.notFound(Self.notFoundMessage(id)) }
+        guard let run = try await database.run(jobId: id, runId: runId) else {
             throw DomainError.notFound("job \"\(id)\" has no run \"\(runId)\"")
         }
         return run
@@ -249,10 +262,10 @@ public struct JobsService: Sendable {
         id: String,
         action: TaskAuditEntry.Action,
         actor: String?,
-        _ transform: (Job) throws -> Job
-    ) throws -> Job {
+        _ transform: @escaping @Sendable (Job) throws -> Job
+    ) async throws -> Job {
         do {
-            return try database.changeJob(id: id, audit: (action, Self.lane, actor), at: nowMilliseconds) { job in
+            return try await database.changeJob(id: id, audit: (action, Self.lane, actor), at: nowMilliseconds) { job in
                 if Self.isSystemManaged(id: job.id, type: job.type) {
                     throw DomainError.forbiddenMutation(
                         "job \"\(job.id)\" is managed by Otto itself and is read-only"

@@ -13,7 +13,7 @@ struct ModelsController<Context: RequestContext>: Sendable {
     func register(on routes: RouteRegistrar<Context>) {
         routes.on(.get, "/external/models/catalog") { _, _ in self.catalog() }
         routes.on(.post, "/external/models/refresh") { _, _ in try await self.refresh() }
-        routes.on(.get, "/external/models/defaults") { _, _ in try self.defaults() }
+        routes.on(.get, "/external/models/defaults") { _, _ in try await self.defaults() }
         routes.on(.put, "/external/models/defaults") { request, _ in try await self.updateDefaults(request) }
     }
 
@@ -26,7 +26,7 @@ struct ModelsController<Context: RequestContext>: Sendable {
         return try JSONResponse.make(RefreshResponse(updatedAt: snapshot.updatedAt ?? 0, count: snapshot.count))
     }
 
-    func defaults() throws -> Response {
+    func defaults() async throws -> Response {
         let current = models.flowDefaults.current()
         return try JSONResponse.make(FlowDefaultsBody(flowDefaults: current.defaults), headers: [.eTag: current.etag])
     }
@@ -36,10 +36,10 @@ struct ModelsController<Context: RequestContext>: Sendable {
         do {
             requested = try await Self.readDefaults(request)
         } catch let error as APIError {
-            models.recordRejectedDefaultsUpdate(error.message)
+            await models.recordRejectedDefaultsUpdate(error.message)
             throw error
         }
-        let updated = try models.updateDefaults(requested, ifMatch: request.headers[.ifMatch])
+        let updated = try await models.updateDefaults(requested, ifMatch: request.headers[.ifMatch])
         return try JSONResponse.make(FlowDefaultsBody(flowDefaults: updated.defaults), headers: [.eTag: updated.etag])
     }
 

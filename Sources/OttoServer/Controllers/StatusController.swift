@@ -7,11 +7,11 @@ struct StatusController<Context: RequestContext>: Sendable {
     let models: ModelManagementService
 
     func register(on routes: RouteRegistrar<Context>) {
-        routes.on(.get, "/external/health") { _, _ in try self.health() }
-        routes.on(.get, "/external/audit") { request, _ in try self.audit(request) }
+        routes.on(.get, "/external/health") { _, _ in try await self.health() }
+        routes.on(.get, "/external/audit") { request, _ in try await self.audit(request) }
     }
 
-    func health() throws -> Response {
+    func health() async throws -> Response {
         let snapshot = models.catalog.snapshot
         return try JSONResponse.make(
             HealthResponse(
@@ -19,10 +19,10 @@ struct StatusController<Context: RequestContext>: Sendable {
         )
     }
 
-    func audit(_ request: Request) throws -> Response {
+    func audit(_ request: Request) async throws -> Response {
         let limit = try RequestReading.integer(request, "limit", in: 1...200, default: 20)
         let command = request.uri.queryParameters["command"].map(String.init)
-        let entries = try models.auditEntries(limit: limit, command: command).map { entry in
+        let entries = try await models.auditEntries(limit: limit, command: command).map { entry in
             CommandAuditEntryBody(
                 id: entry.id ?? 0,
                 command: entry.command,

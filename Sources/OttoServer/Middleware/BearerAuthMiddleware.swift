@@ -21,7 +21,7 @@ struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else {
             throw Self.unauthorized("the Authorization header must be Bearer <token>")
         }
-        guard Self.constantTimeEquals(Array(parts[1].utf8), Array(token.value.utf8)) else {
+        guard Self.constantTimeEquals(parts[1].utf8, token.value.utf8) else {
             throw Self.unauthorized(
                 "the API token was rejected; use the token in <ottoHome>/secrets/internal-api.token"
             )
@@ -34,11 +34,16 @@ struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     /// Compares without an early exit, so timing does not reveal how much of a guess matched.
-    static func constantTimeEquals(_ given: [UInt8], _ expected: [UInt8]) -> Bool {
+    static func constantTimeEquals(_ given: Substring.UTF8View, _ expected: String.UTF8View) -> Bool {
         var difference = UInt8(truncatingIfNeeded: given.count ^ expected.count)
-        for index in 0..<expected.count {
-            let byte = index < given.count ? given[index] : 0
-            difference |= byte ^ expected[index]
+        var givenIndex = given.startIndex
+        for byte in expected {
+            var other: UInt8 = 0
+            if givenIndex != given.endIndex {
+                other = given[givenIndex]
+                givenIndex = given.index(after: givenIndex)
+            }
+            difference |= byte ^ other
         }
         return difference == 0
     }

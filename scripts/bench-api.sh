@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Benchmarks the external API of a release build against the stand-in OpenCode (full fixture, 4,803 models)
+# with 10,000 jobs, using wrk (2 threads, 64 connections), and serves the exact catalog response bytes from
+# nginx (loopback only) as the reference. Prints every figure and writes them into README.md.
+#
+#   scripts/bench-api.sh [seconds-per-run]      (default 10)
+#
+# Targets on a 2-core machine: catalog >= 0.7x nginx requests/s with p99 < 10 ms; PATCH >= 5,000 requests/s
+# with every acknowledged change audited; GET /external/jobs (10,000 jobs) < 200 ms; RSS < 48 MiB idle and
+# < 64 MiB after the load.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+duration="${1:-10}"
+
+need=()
+command -v wrk >/dev/null || need+=(wrk)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
+command -v sqlite3 >/dev/null || need+=(sqlite3)
+command -v curl >/dev/null || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "installing ${need[*]}" >&2
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
+
+swift build -c release --product otto >&2
+swift build -c release --product opencode-standin >&2
+swift build -c release --product otto-bench >&2
+bin="$(swift build -c release --show-bin-path)"
+
+work="$(mktemp -d -t otto-bench-api.XXXXXX)"
+pids=()
+cleanup() {
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    [ -f "$work/nginx.pid" ] && kill -QUIT "$(cat "$work/nginx.pid")" 2>/dev/null || true
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
+opencode_port="$(free_port)"; api_port="$(free_port)"; nginx_port="$(free_port)"
+
+"$bin/opencode-standin" --port "$opencode_port" --fixture Tests/Fixtures/opencode >"$work/standin.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$opencode_port/config" >/dev/null && break; sleep 0.1; done
+
+export HOME="$work/home" OTTO_OPENCODE_BASE_URL="http://127.0.0.1:$opencode_port" OTTO_EXTERNAL_API_PORT="$api_port"
+mkdir -p "$HOME"
+"$bin/otto-bench" seed-jobs "$HOME/.otto/data/otto-state.db" 10000 >&2
+"$bin/otto" serve --log-level warning 2>"$work/otto.log" &
+otto_pid=$!
+pids+=($otto_pid)
+base="http://127.0.0.1:$api_port"
+for _ in $(seq 1 200); do curl -s -o /dev/null "$base/external/openapi.json" && break; sleep 0.1; done
+token="$(cat "$HOME/.otto/secrets/internal-api.token")"
+auth="Authorization: Bearer $token"
+sleep 1
+rss() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$otto_pid/status"; }
+rss_idle="$(rss)"
+
+# The reference: nginx serving the exact bytes of the catalog response.
+mkdir -p "$work/www"
+curl -sf -H "$auth" "$base/external/models/catalog" -o "$work/www/catalog.json"
+chmod 755 "$work" "$work/www"; chmod 644 "$work/www/catalog.json"   # nginx workers run as another user
+cat >"$work/nginx.conf" <<NGINX
+worker_processes 2;
+pid $work/nginx.pid;
+error_log $work/nginx-error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    types { application/json json; }
+    server {
+        listen 127.0.0.1:$nginx_port;
+        root $work/www;
+    }
+}
+NGINX
+"$NGINX" -c "$work/nginx.conf" -p "$work"
+sleep 0.5
+served="$(curl -sf "http://127.0.0.1:$nginx_port/catalog.json" | wc -c)"
+[ "$served" -eq "$(wc -c <"$work/www/catalog.json")" ] || { echo "nginx does not serve the catalog bytes" >&2; exit 1; }
+
+wrk_run() { wrk -t2 -c64 -d"${duration}s" --latency "$@"; }
+rps() { awk '/Requests\/sec/ {print $2}'; }
+p99() { awk '$1 == "99%" {print $2}'; }
+p50() { awk '$1 == "50%" {print $2}'; }
+
+echo "running wrk for ${duration}s per endpoint (2 threads, 64 connections)..." >&2
+nginx_out="$(wrk_run "http://127.0.0.1:$nginx_port/catalog.json")"
+catalog_out="$(wrk_run -H "$auth" "$base/external/models/catalog")"
+defaults_out="$(wrk_run -H "$auth" "$base/external/models/defaults")"
+
+cat >"$work/patch.lua" <<'LUA'
+local counter = 0
+local models = {"openai/gpt-5", "anthropic/claude-opus-4-7"}
+wrk.headers["Content-Type"] = "application/json"
+request = function()
+    counter = counter + 1
+    local id = "bench-" .. (counter * 7919 % 10000)
+    local body = '{"modelRef": "' .. models[counter % 2 + 1] .. '"}'
+    -- nil headers: wrk.headers, which hold the -H Authorization header, are sent.
+    return wrk.format("PATCH", "/external/jobs/" .. id, nil, body)
+end
+done = function(summary, latency, requests)
+    io.write(string.format("acknowledged %d\n", summary.requests - summary.errors.status - summary.errors.read - summary.errors.write - summary.errors.timeout))
+end
+LUA
+audit_before="$(sqlite3 "$HOME/.otto/data/otto-state.db" "SELECT count(*) FROM task_audit WHERE action = 'update'")"
+patch_out="$(wrk_run -H "$auth" -s "$work/patch.lua" "$base")"
+sleep 1
+audit_after="$(sqlite3 "$HOME/.otto/data/otto-state.db" "SELECT count(*) FROM task_audit WHERE action = 'update'")"
+acknowledged="$(echo "$patch_out" | awk '/^acknowledged/ {print $2}')"
+audited=$((audit_after - audit_before))
+non2xx="$(echo "$patch_out" | awk '/Non-2xx/ {print $5}')"
+
+jobs_out="$(wrk -t1 -c1 -d"${duration}s" --latency -H "$auth" "$base/external/jobs")"
+jobs_count="$(curl -sf -H "$auth" "$base/external/jobs" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["jobs"]))')"
+rss_loaded="$(rss)"
+
+nginx_rps="$(echo "$nginx_out" | rps)"; catalog_rps="$(echo "$catalog_out" | rps)"
+ratio="$(python3 -c "print(f'{$catalog_rps / $nginx_rps:.2f}')")"
+verdict() { python3 -c "print('ok' if $1 else 'MISSED')"; }
+secs() { python3 -c "
+v='$1'
+print(float(v[:-2])/1000 if v.endswith('us') else float(v[:-2]) if v.endswith('ms') else float(v[:-1])*1000)"; }
+
+catalog_p99_ms="$(secs "$(echo "$catalog_out" | p99)")"
+jobs_p50_ms="$(secs "$(echo "$jobs_out" | p50)")"
+patch_rps="$(echo "$patch_out" | rps)"
+audit_ok="$([ "$audited" -ge "$acknowledged" ] && echo yes || echo no)"
+
+report="$(cat <<REPORT
+\$ scripts/bench-api.sh $duration   # $(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d), wrk -t2 -c64 -d${duration}s
+nginx, same catalog bytes     : $nginx_rps req/s, p99 $(echo "$nginx_out" | p99)
+GET /external/models/catalog  : $catalog_rps req/s, p99 $(echo "$catalog_out" | p99)  -> ${ratio}x nginx (target >= 0.7x, p99 < 10 ms: $(verdict "$ratio >= 0.7 and $catalog_p99_ms < 10"))
+GET /external/models/defaults : $(echo "$defaults_out" | rps) req/s, p99 $(echo "$defaults_out" | p99)
+PATCH /external/jobs/{id}     : $patch_rps req/s, p99 $(echo "$patch_out" | p99), non-2xx ${non2xx:-0} (target >= 5000: $(verdict "$patch_rps >= 5000"))
+  acknowledged changes $acknowledged, new audit rows $audited (every change audited: $audit_ok)
+GET /external/jobs ($jobs_count jobs): p50 $(echo "$jobs_out" | p50), p99 $(echo "$jobs_out" | p99) (target < 200 ms: $(verdict "$jobs_p50_ms < 200"))
+RSS idle $rss_idle MiB (target < 48: $(verdict "$rss_idle < 48")), after the load $rss_loaded MiB (target < 64: $(verdict "$rss_loaded < 64"))
+REPORT
+)"
+echo "$report"
+
+python3 - "$report" <<'PY'
+import re, sys
+block = "<!-- bench-api:start -->\n```\n" + sys.argv[1].strip() + "\n```\n<!-- bench-api:end -->"
+text = open("README.md").read()
+text, n = re.subn(r"<!-- bench-api:start -->.*?<!-- bench-api:end -->", lambda _: block, text, flags=re.S)
+if n != 1:
+    sys.exit("README.md has no bench-api markers")
+open("README.md", "w").write(text)
+PY
+echo "README.md updated" >&2
+[ "$audit_ok" = yes ] || { echo "some acknowledged PATCH has no audit row" >&2; exit 1; }
