@@ -58,6 +58,7 @@ token="$(cat "$HOME/.otto/secrets/internal-api.token")"
 auth="Authorization: Bearer $token"
 sleep 1
 rss() { awk '/VmRSS/ {printf "%.1f", $2/1024}' "/proc/$otto_pid/status"; }
+rss_split() { awk '/RssAnon/ {a=$2} /RssFile/ {f=$2} END {printf "heap and stacks %.1f MiB, mapped files (Swift runtime, ICU data, SQLite shm) %.1f MiB", a/1024, f/1024}' "/proc/$otto_pid/status"; }
 rss_idle="$(rss)"
 
 # The reference: nginx serving the exact bytes of the catalog response.
@@ -119,6 +120,7 @@ non2xx="$(echo "$patch_out" | awk '/Non-2xx/ {print $5}')"
 jobs_out="$(wrk -t1 -c1 -d"${duration}s" --latency -H "$auth" "$base/external/jobs")"
 jobs_count="$(curl -sf -H "$auth" "$base/external/jobs" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["jobs"]))')"
 rss_loaded="$(rss)"
+rss_loaded_split="$(rss_split)"
 
 nginx_rps="$(echo "$nginx_out" | rps)"; catalog_rps="$(echo "$catalog_out" | rps)"
 ratio="$(python3 -c "print(f'{$catalog_rps / $nginx_rps:.2f}')")"
@@ -141,6 +143,7 @@ PATCH /external/jobs/{id}     : $patch_rps req/s, p99 $(echo "$patch_out" | p99)
   acknowledged changes $acknowledged, new audit rows $audited (every change audited: $audit_ok)
 GET /external/jobs ($jobs_count jobs): p50 $(echo "$jobs_out" | p50), p99 $(echo "$jobs_out" | p99) (target < 200 ms: $(verdict "$jobs_p50_ms < 200"))
 RSS idle $rss_idle MiB (target < 48: $(verdict "$rss_idle < 48")), after the load $rss_loaded MiB (target < 64: $(verdict "$rss_loaded < 64"))
+  after the load: $rss_loaded_split
 REPORT
 )"
 echo "$report"

@@ -159,3 +159,32 @@ import Testing
         #expect(try await database.commandAudit(limit: 10, command: "external_models_refresh").count == 1)
     }
 }
+
+@Suite struct JobListingTests {
+    @Test func pagesCoverEveryJobOnceInCreationOrderEvenWithEqualTimes() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        let database = try AppDatabase.open(path: home.stateDatabasePath)
+        // Seven jobs, most created in the same millisecond, so the page cursor must break ties by id.
+        let ids = ["g", "c", "a", "f", "b", "e", "d"]
+        for (index, id) in ids.enumerated() {
+            var job = AppDatabaseTests.job(id, type: index == 0 ? "digest" : "report")
+            job.createdAt = index == 0 ? 500 : 1_000
+            try await database.insertJob(job)
+        }
+        let catalog = FixedCatalog(["openai/gpt-5"], globalDefault: "openai/gpt-5")
+        let defaults = FlowDefaultsStore(path: home.configPath, initial: FlowDefaults(), logger: CapturedLogs().logger())
+        let service = JobsService(
+            database: database,
+            resolver: ModelResolver(catalog: catalog, flowDefaults: defaults, logger: CapturedLogs().logger()),
+            catalog: catalog
+        )
+        var pages: [[String]] = []
+        try await service.list(type: nil, pageSize: 2) { page in pages.append(page.map(\.job.id)) }
+        #expect(pages == [["g", "a"], ["b", "c"], ["d", "e"], ["f"]])
+        var reports: [String] = []
+        try await service.list(type: "report", pageSize: 4) { page in reports += page.map(\.job.id) }
+        #expect(reports == ["a", "b", "c", "d", "e", "f"])
+        #expect(try await service.list(type: nil).map(\.effectiveModel.ref) == Array(repeating: "openai/gpt-5", count: 7))
+    }
+}
