@@ -115,7 +115,7 @@ public struct ModelRefError: Error, Equatable, Sendable, LocalizedError, CustomS
     public static let expectedFormat = "expected \"provider/model\", e.g. \"anthropic/claude-sonnet-4-5\""
 
     public var message: String {
-        let shown = quotedForMessage(given)
+        let shown = jsonQuoted(given)
         switch problem {
         case .empty:
             return "model reference is empty; \(Self.expectedFormat)"
@@ -139,19 +139,21 @@ public struct ModelRefError: Error, Equatable, Sendable, LocalizedError, CustomS
     public var description: String { message }
 }
 
-/// Quotes user input for an error message, escaping control characters so the message stays one clean line.
-func quotedForMessage(_ text: String) -> String {
+/// `text` as a JSON string literal. Messages quote user input this way too, so control characters show as
+/// escapes and a message stays one clean line.
+public func jsonQuoted(_ text: String) -> String {
     var out = "\""
     for scalar in text.unicodeScalars {
         switch scalar {
         case "\"": out += "\\\""
         case "\\": out += "\\\\"
         case "\n": out += "\\n"
-        case "\t": out += "\\t"
         case "\r": out += "\\r"
+        case "\t": out += "\\t"
         default:
-            if scalar.properties.generalCategory == .control {
-                out += String(format: "\\u{%04X}", scalar.value)
+            if scalar.value < 0x20 || scalar.value == 0x7F {
+                let hex = String(scalar.value, radix: 16)
+                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             } else {
                 out.unicodeScalars.append(scalar)
             }

@@ -28,7 +28,7 @@ public struct UnknownFlowError: Error, Equatable, Sendable, LocalizedError, Cust
     public init(given: String) { self.given = given }
 
     public var message: String {
-        "unknown flow \(quotedForMessage(given)); expected one of \(RuntimeModelFlow.acceptedNames)"
+        "unknown flow \(jsonQuoted(given)); expected one of \(RuntimeModelFlow.acceptedNames)"
     }
     public var errorDescription: String? { message }
     public var description: String { message }

@@ -173,7 +173,8 @@ import Testing
             try await database.insertJob(job)
         }
         let catalog = FixedCatalog(["openai/gpt-5"], globalDefault: "openai/gpt-5")
-        let defaults = FlowDefaultsStore(path: home.configPath, initial: FlowDefaults(), logger: CapturedLogs().logger())
+        let defaults = FlowDefaultsStore(
+            path: home.configPath, initial: FlowDefaults(), logger: CapturedLogs().logger())
         let service = JobsService(
             database: database,
             resolver: ModelResolver(catalog: catalog, flowDefaults: defaults, logger: CapturedLogs().logger()),
@@ -185,6 +186,7 @@ import Testing
         var reports: [String] = []
         try await service.list(type: "report", pageSize: 4) { page in reports += page.map(\.job.id) }
         #expect(reports == ["a", "b", "c", "d", "e", "f"])
-        #expect(try await service.list(type: nil).map(\.effectiveModel.ref) == Array(repeating: "openai/gpt-5", count: 7))
+        #expect(
+            try await service.list(type: nil).map(\.effectiveModel.ref) == Array(repeating: "openai/gpt-5", count: 7))
     }
 }

@@ -1,3 +1,5 @@
+import OttoContracts
+
 /// A JSON-with-comments document: JSON plus `//` and `/* */` comments and trailing commas.
 ///
 /// The parser keeps the byte range of every value so that `JSONCEditor` can change one value in place and
@@ -71,26 +73,7 @@ public enum JSONC {
     }
 
     /// Encodes a string as a JSON string literal.
-    public static func quote(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return out + "\""
-    }
+    public static func quote(_ text: String) -> String { jsonQuoted(text) }
 
     struct Parser {
         let bytes: [UInt8]

@@ -58,25 +58,20 @@ extension OttoConfiguration {
         file: String,
         homeDirectory: String
     ) throws(ConfigurationError) -> OttoConfiguration {
-        let root: JSONCNode
-        do {
-            root = try JSONC.parse(bytes)
-        } catch {
-            throw ConfigurationError(
-                source: "config file \(file)",
-                issues: [FieldIssue(path: "", message: "not valid JSON with comments: \(error.message)")]
-            )
-        }
-        var reader = Reader()
-        let configuration = reader.read(root, homeDirectory: homeDirectory)
-        if !reader.issues.isEmpty {
-            throw ConfigurationError(source: "config file \(file)", issues: reader.issues)
-        }
-        return configuration
+        try read(bytes, file: file) { reader, root in reader.read(root, homeDirectory: homeDirectory) }
     }
 
     /// Reads only `modelManagement.flowDefaults`, for the live flow defaults store.
     static func parseFlowDefaults(_ bytes: [UInt8], file: String) throws(ConfigurationError) -> FlowDefaults {
+        try read(bytes, file: file) { reader, root in reader.flowDefaults(in: root) }
+    }
+
+    /// Parses the file and runs `body` over it, turning syntax errors and every collected issue into one error.
+    private static func read<T>(
+        _ bytes: [UInt8],
+        file: String,
+        _ body: (inout Reader, JSONCNode) -> T
+    ) throws(ConfigurationError) -> T {
         let root: JSONCNode
         do {
             root = try JSONC.parse(bytes)
@@ -87,11 +82,11 @@ extension OttoConfiguration {
             )
         }
         var reader = Reader()
-        let defaults = reader.flowDefaults(in: root)
+        let value = body(&reader, root)
         if !reader.issues.isEmpty {
             throw ConfigurationError(source: "config file \(file)", issues: reader.issues)
         }
-        return defaults
+        return value
     }
 
     /// Applies `OTTO_HOME`, `OTTO_OPENCODE_BASE_URL`, `OTTO_EXTERNAL_API_HOST` and `OTTO_EXTERNAL_API_PORT`.

@@ -83,25 +83,14 @@ enum JobJSONWriter {
 
     /// A JSON string literal; most values need no escaping and are copied as they are.
     static func string(_ value: String, _ buffer: inout ByteBuffer) {
-        buffer.writeStaticString("\"")
-        let utf8 = value.utf8
-        if !utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            buffer.writeString(value)
+        if value.utf8.contains(where: {
+            $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\")
+        }) {
+            buffer.writeString(jsonQuoted(value))
         } else {
-            for byte in utf8 {
-                switch byte {
-                case UInt8(ascii: "\""): buffer.writeStaticString("\\\"")
-                case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
-                case 0x0A: buffer.writeStaticString("\\n")
-                case 0x0D: buffer.writeStaticString("\\r")
-                case 0x09: buffer.writeStaticString("\\t")
-                case 0..<0x20:
-                    let hex = String(byte, radix: 16)
-                    buffer.writeString("\\u" + String(repeating: "0", count: 4 - hex.count) + hex)
-                default: buffer.writeInteger(byte)
-                }
-            }
+            buffer.writeStaticString("\"")
+            buffer.writeString(value)
+            buffer.writeStaticString("\"")
         }
-        buffer.writeStaticString("\"")
     }
 }
