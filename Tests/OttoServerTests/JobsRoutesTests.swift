@@ -156,6 +156,19 @@ import Testing
         }
     }
 
+    @Test func textWithQuotesAndControlCharactersRoundTrips() async throws {
+        try await APIHarness.run { api in
+            let created = try await api.createJob(
+                #"{"id": "q\"uote\\d", "type": "re\"port\n\u0007x", "scheduleType": "oneshot", "runAt": 5, "profileId": "été"}"#
+            )
+            #expect(created.status == .created, "\(created.text)")
+            let listed = try await api.call(.get, "/external/jobs").decode(JobListResponse.self).jobs
+            #expect(listed.map(\.id) == ["q\"uote\\d"])
+            #expect(listed.first?.type == "re\"port\n\u{07}x")
+            #expect(listed.first?.profileId == "été")
+        }
+    }
+
     @Test func duplicateIdsAre409() async throws {
         try await APIHarness.run { api in
             #expect(try await api.createJob(Self.recurring).status == .created)
