@@ -266,27 +266,35 @@ extension AppDatabase {
         _ change: @escaping @Sendable (Job) throws -> Job
     ) async throws -> (before: Job, after: Job) {
         try await batcher.write { db in
-            guard let record = try JobRecord.fetchOne(db, key: id) else { throw JobStoreError.notFound(id) }
+            // Cached statements: this runs for every job change, and building the query each time (SQL generation
+            // plus an SQLite prepare) was most of the writer's work.
+            let select = try db.cachedStatement(sql: "SELECT * FROM jobs WHERE id = ?")
+            guard let record = try JobRecord.fetchOne(select, arguments: [id]) else {
+                throw JobStoreError.notFound(id)
+            }
             let before = Job(record)
             var after = try change(before)
             after.updatedAt = now
-            var updated = JobRecord(after)
-            updated.lockToken = record.lockToken
-            updated.lockExpiresAt = record.lockExpiresAt
-            try updated.update(db)
-            var entry = TaskAuditRecord(
-                TaskAuditEntry(
-                    taskId: id,
-                    action: audit.action,
-                    lane: audit.lane,
-                    actor: audit.actor,
-                    before: before.auditJSONText,
-                    after: after.auditJSONText,
-                    metadata: nil,
-                    createdAt: now
-                )
-            )
-            try entry.insert(db)
+            try db.cachedStatement(
+                sql: """
+                    UPDATE jobs SET type = ?, status = ?, schedule_type = ?, profile_id = ?, model_ref = ?, run_at = ?,
+                      cadence_minutes = ?, payload = ?, last_run_at = ?, next_run_at = ?, terminal_state = ?,
+                      terminal_reason = ?, updated_at = ?
+                    WHERE id = ?
+                    """
+            ).execute(arguments: [
+                after.type, after.status.rawValue, after.scheduleType.rawValue, after.profileId, after.modelRef,
+                after.runAt, after.cadenceMinutes, after.payload, after.lastRunAt, after.nextRunAt,
+                after.terminalState?.rawValue, after.terminalReason, after.updatedAt, id,
+            ])
+            try db.cachedStatement(
+                sql: """
+                    INSERT INTO task_audit (task_id, action, lane, actor, before_json, after_json, metadata_json, created_at)
+                    VALUES (?, ?, ?, ?, ?, ?, NULL, ?)
+                    """
+            ).execute(arguments: [
+                id, audit.action.rawValue, audit.lane, audit.actor, before.auditJSONText, after.auditJSONText, now,
+            ])
             return (before, after)
         }
     }
