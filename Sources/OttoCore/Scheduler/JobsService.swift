@@ -100,12 +100,12 @@ public struct JobsService: Sendable {
 
     /// Lists jobs in pages of `pageSize`, handing each page to `body`, so a caller that writes them out (the API
     /// listing 10,000 jobs) never holds every job at once. All pages see the same catalog and flow defaults.
-    public func list(type: String?, pageSize: Int = 1_000, _ body: ([JobView]) throws -> Void) async throws {
+    public func list(type: String?, pageSize: Int = 1_000, _ body: ([JobView]) async throws -> Void) async throws {
         let resolver = self.resolver.pinned()
         var cursor: Job?
         while true {
             let page = try await database.jobsPage(type: type, after: cursor, limit: pageSize)
-            try body(page.map { view($0, resolver: resolver) })
+            try await body(page.map { view($0, resolver: resolver) })
             guard page.count == pageSize else { return }
             cursor = page.last
         }

@@ -27,7 +27,11 @@ struct JobsController<Context: RequestContext>: Sendable {
 
     func list(_ request: Request) async throws -> Response {
         let type = request.uri.queryParameters["type"].map(String.init)
-        return JSONResponse.bytes(try await JobJSONWriter.list(jobs, type: type))
+        return Response(
+            status: .ok,
+            headers: [.contentType: JSONResponse.contentType],
+            body: JobJSONWriter.list(jobs, type: type)
+        )
     }
 
     func get(_ context: Context) async throws -> Response {

@@ -1,3 +1,4 @@
+import Hummingbird
 import NIOCore
 import OttoContracts
 import OttoCore
@@ -6,20 +7,26 @@ import OttoCore
 /// of every payload to re-encode it) took about 280 ms; the payload is stored as validated JSON text, so it is
 /// copied verbatim here. The shape is `JobBody`'s, and the OpenAPI test validates it.
 enum JobJSONWriter {
-    /// `{"jobs": [...]}`, written page by page as the service hands the pages over.
-    static func list(_ jobs: JobsService, type: String?) async throws -> ByteBuffer {
-        var buffer = ByteBuffer()
-        buffer.writeStaticString("{\"jobs\":[")
-        var first = true
-        try await jobs.list(type: type) { page in
-            for view in page {
-                if !first { buffer.writeStaticString(",") }
-                first = false
-                write(view, into: &buffer)
+    /// `{"jobs": [...]}`, streamed page by page as the service hands the pages over, so listing 10,000 jobs
+    /// never holds the whole body (about 6 MB) in memory.
+    static func list(_ jobs: JobsService, type: String?) -> ResponseBody {
+        ResponseBody { writer in
+            var buffer = ByteBuffer()
+            buffer.writeStaticString("{\"jobs\":[")
+            var first = true
+            try await jobs.list(type: type) { page in
+                for view in page {
+                    if !first { buffer.writeStaticString(",") }
+                    first = false
+                    write(view, into: &buffer)
+                }
+                try await writer.write(buffer)
+                buffer.clear()
             }
+            buffer.writeStaticString("]}")
+            try await writer.write(buffer)
+            try await writer.finish(nil)
         }
-        buffer.writeStaticString("]}")
-        return buffer
     }
 
     static func single(_ view: JobView) -> ByteBuffer {
