@@ -432,3 +432,23 @@ public enum APIErrorCode: String, Codable, Sendable, CaseIterable {
         }
     }
 }
+
+/// `GET /external/models/effective`: what each flow runs on right now, as the shared resolver decides it, and
+/// OpenCode's global default (the fallback). Lets a client warn when a chosen model has left the catalog.
+public struct EffectiveModelsResponse: Codable, Equatable, Sendable {
+    public let flows: [String: EffectiveModel]
+    public let globalDefault: String?
+
+    public init(flows: [String: EffectiveModel], globalDefault: String?) {
+        self.flows = flows
+        self.globalDefault = globalDefault
+    }
+
+    enum CodingKeys: String, CodingKey { case flows, globalDefault }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(flows, forKey: .flows)
+        try container.encode(globalDefault, forKey: .globalDefault)
+    }
+}

@@ -25,6 +25,7 @@ public struct ExternalAPIServices: Sendable {
         let models = ModelManagementService(
             catalog: runtime.catalog,
             flowDefaults: runtime.flowDefaults,
+            resolver: runtime.resolver,
             database: runtime.database,
             logger: logger
         )

@@ -1,4 +1,5 @@
 import Foundation
+import OttoContracts
 import Testing
 
 @testable import OttoCore

@@ -6,7 +6,8 @@ import Testing
 @Suite struct AuthTests {
     static let routes: [(HTTPRequest.Method, String)] = [
         (.get, "/external/health"), (.get, "/external/models/catalog"), (.post, "/external/models/refresh"),
-        (.get, "/external/models/defaults"), (.put, "/external/models/defaults"), (.get, "/external/jobs"),
+        (.get, "/external/models/defaults"), (.put, "/external/models/defaults"), (.get, "/external/models/effective"),
+        (.get, "/external/jobs"),
         (.post, "/external/jobs"), (.get, "/external/jobs/some-job"), (.patch, "/external/jobs/some-job"),
         (.delete, "/external/jobs/some-job"), (.post, "/external/jobs/some-job/run-now"),
         (.get, "/external/jobs/some-job/audit"), (.get, "/external/jobs/some-job/runs"),

@@ -175,6 +175,26 @@ import Testing
         }
     }
 
+    @Test func effectiveModelsShowFallbacksAndTheGlobalDefault() async throws {
+        try await APIHarness.run { api in
+            let chosen = Self.defaultsJSON(["heartbeat": "openai/gpt-5", "scheduledTasks": "openai/gpt-4o"])
+            #expect(try await api.call(.put, "/external/models/defaults", json: chosen).status == .ok)
+            api.server.standIn.setProvidersBody(
+                Fixtures.providersBody(["anthropic": ["claude-opus-4-7"], "openai": ["gpt-4o"]]))
+            #expect(try await api.call(.post, "/external/models/refresh").status == .ok)
+            let effective = try await api.call(.get, "/external/models/effective").decode(EffectiveModelsResponse.self)
+            #expect(effective.globalDefault == "anthropic/claude-opus-4-7")
+            #expect(
+                effective.flows["heartbeat"]
+                    == EffectiveModel(ref: "anthropic/claude-opus-4-7", source: .fallbackGlobalDefault))
+            #expect(effective.flows["scheduledTasks"] == EffectiveModel(ref: "openai/gpt-4o", source: .flowDefault))
+            #expect(
+                effective.flows["interactiveAssistant"]
+                    == EffectiveModel(ref: "anthropic/claude-opus-4-7", source: .globalDefault))
+            #expect(effective.flows.count == 4)
+        }
+    }
+
     @Test func healthShowsTheCatalog() async throws {
         try await APIHarness.run { api in
             let health = try await api.call(.get, "/external/health").decode(HealthResponse.self)

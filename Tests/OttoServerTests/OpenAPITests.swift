@@ -47,7 +47,7 @@ import Testing
                 }
             }
             operations.sort { order.firstIndex(of: $0.method)! < order.firstIndex(of: $1.method)! }
-            #expect(operations.count == 16)
+            #expect(operations.count == 17)
 
             for (path, method, operation) in operations {
                 guard case .string(let operationId) = operation["operationId"] else {

@@ -1,3 +1,5 @@
+import OttoContracts
+
 /// Changes one value of a JSONC document in place, leaving every other byte of it (comments, formatting,
 /// keys Otto does not know) exactly as the operator wrote it.
 public enum JSONCEditor {
@@ -119,10 +121,7 @@ public enum JSONCEditor {
 
     /// The offset of the next byte that is not white space or part of a comment.
     private static func nextSignificant(from offset: Int, in bytes: [UInt8]) -> Int {
-        var parser = JSONC.Parser(bytes: bytes)
-        parser.position = offset
-        parser.skipTrivia()
-        return parser.position
+        JSONC.skipTrivia(in: bytes, from: offset)
     }
 
     /// Moves an insertion point past a `// comment` that ends the line, so the comment stays with its value.

@@ -9,6 +9,7 @@ public struct ModelManagementService: Sendable {
 
     public let catalog: ModelCatalogService
     public let flowDefaults: FlowDefaultsStore
+    public let resolver: ModelResolver
     let database: AppDatabase
     let logger: Logger
     let now: @Sendable () -> Date
@@ -16,12 +17,14 @@ public struct ModelManagementService: Sendable {
     public init(
         catalog: ModelCatalogService,
         flowDefaults: FlowDefaultsStore,
+        resolver: ModelResolver,
         database: AppDatabase,
         logger: Logger,
         now: @escaping @Sendable () -> Date = Date.init
     ) {
         self.catalog = catalog
         self.flowDefaults = flowDefaults
+        self.resolver = resolver
         self.database = database
         self.logger = logger
         self.now = now

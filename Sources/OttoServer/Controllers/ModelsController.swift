@@ -15,6 +15,7 @@ struct ModelsController<Context: RequestContext>: Sendable {
         routes.on(.post, "/external/models/refresh") { _, _ in try await self.refresh() }
         routes.on(.get, "/external/models/defaults") { _, _ in try await self.defaults() }
         routes.on(.put, "/external/models/defaults") { request, _ in try await self.updateDefaults(request) }
+        routes.on(.get, "/external/models/effective") { _, _ in try await self.effective() }
     }
 
     func catalog() -> Response {
@@ -29,6 +30,23 @@ struct ModelsController<Context: RequestContext>: Sendable {
     func defaults() async throws -> Response {
         let current = models.flowDefaults.current()
         return try JSONResponse.make(FlowDefaultsBody(flowDefaults: current.defaults), headers: [.eTag: current.etag])
+    }
+
+    func effective() async throws -> Response {
+        let resolver = models.resolver.pinned()
+        var flows: [String: EffectiveModel] = [:]
+        for flow in RuntimeModelFlow.allCases {
+            if let resolved = try? resolver.resolve(flow: flow, jobModelRef: nil, logFallback: false) {
+                flows[flow.rawValue] = EffectiveModel(
+                    ref: resolved.ref.description,
+                    source: EffectiveModel.Source(rawValue: resolved.source.rawValue) ?? .unresolved
+                )
+            } else {
+                flows[flow.rawValue] = EffectiveModel(ref: nil, source: .unresolved)
+            }
+        }
+        let globalDefault = models.catalog.snapshot.globalDefault?.description
+        return try JSONResponse.make(EffectiveModelsResponse(flows: flows, globalDefault: globalDefault))
     }
 
     func updateDefaults(_ request: Request) async throws -> Response {

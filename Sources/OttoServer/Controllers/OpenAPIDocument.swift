@@ -41,6 +41,11 @@ enum OpenAPIDocument {
                   "412": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"},
                   "415": {"$ref": "#/components/responses/Error"}}}
             },
+            "/external/models/effective": {
+              "get": {"operationId": "getEffectiveModels", "summary": "The model each flow runs on now (after fallbacks), and OpenCode's global default.",
+                "responses": {"200": {"description": "Effective models.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/EffectiveModels"}}}},
+                  "401": {"$ref": "#/components/responses/Error"}}}
+            },
             "/external/jobs": {
               "get": {"operationId": "listJobs", "summary": "All jobs, optionally of one type.",
                 "parameters": [{"name": "type", "in": "query", "required": false, "schema": {"type": "string"}}],
@@ -149,6 +154,14 @@ enum OpenAPIDocument {
               "EffectiveModel": {"type": "object", "additionalProperties": false, "required": ["ref", "source"],
                 "properties": {"ref": {"$ref": "#/components/schemas/NullableModelRef"},
                   "source": {"type": "string", "enum": ["job", "flow_default", "global_default", "fallback_global_default", "unresolved"]}}},
+              "EffectiveModels": {"type": "object", "additionalProperties": false, "required": ["flows", "globalDefault"],
+                "properties": {"flows": {"type": "object", "additionalProperties": false,
+                  "required": ["interactiveAssistant", "scheduledTasks", "heartbeat", "watchdogFailures"],
+                  "properties": {"interactiveAssistant": {"$ref": "#/components/schemas/EffectiveModel"},
+                    "scheduledTasks": {"$ref": "#/components/schemas/EffectiveModel"},
+                    "heartbeat": {"$ref": "#/components/schemas/EffectiveModel"},
+                    "watchdogFailures": {"$ref": "#/components/schemas/EffectiveModel"}}},
+                  "globalDefault": {"$ref": "#/components/schemas/NullableModelRef"}}},
               "Job": {"type": "object", "additionalProperties": false,
                 "required": ["id", "type", "status", "scheduleType", "profileId", "modelRef", "runAt", "cadenceMinutes", "payload", "lastRunAt", "nextRunAt", "terminalState", "terminalReason", "createdAt", "updatedAt", "managedBy", "isMutable", "effectiveModel"],
                 "properties": {

@@ -1,5 +1,3 @@
-import OttoContracts
-
 /// A JSON-with-comments document: JSON plus `//` and `/* */` comments and trailing commas.
 ///
 /// The parser keeps the byte range of every value so that `JSONCEditor` can change one value in place and
@@ -70,6 +68,14 @@ public enum JSONC {
 
     public static func parse(_ text: String) throws(JSONCSyntaxError) -> JSONCNode {
         try parse(Array(text.utf8))
+    }
+
+    /// The offset of the first byte at or after `offset` that is not white space or part of a comment.
+    public static func skipTrivia(in bytes: [UInt8], from offset: Int) -> Int {
+        var parser = Parser(bytes: bytes)
+        parser.position = offset
+        parser.skipTrivia()
+        return parser.position
     }
 
     /// Encodes a string as a JSON string literal.
