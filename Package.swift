@@ -69,12 +69,21 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
-        .executableTarget(
-            name: "ottoctl",
+        // The operator CLI: commands, typed API client, output. Never imports OttoCore.
+        .target(
+            name: "OttoCtlKit",
             dependencies: [
                 "OttoContracts",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ]
+        ),
+        .executableTarget(
+            name: "ottoctl",
+            dependencies: ["OttoCtlKit", .product(name: "ArgumentParser", package: "swift-argument-parser")]
         ),
         .executableTarget(
             name: "opencode-standin",

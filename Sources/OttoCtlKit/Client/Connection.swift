@@ -1,0 +1,113 @@
+import Foundation
+import OttoContracts
+
+/// Where the API is and which token to send, each with where it came from (for messages).
+struct Connection {
+    let baseURL: String
+    let token: String
+    /// "environment variable OTTO_EXTERNAL_API_TOKEN" or "file /home/me/.otto/secrets/internal-api.token".
+    let tokenOrigin: String
+
+    static func resolve(_ options: ConnectionOptions, environment: [String: String]) throws -> Connection {
+        let baseURL = try resolveURL(options, environment: environment)
+        let (token, origin) = try resolveToken(options, environment: environment)
+        return Connection(baseURL: baseURL, token: token, tokenOrigin: origin)
+    }
+
+    static func home(_ environment: [String: String]) -> String {
+        OttoEnvironment.value("HOME", in: environment) ?? NSHomeDirectory()
+    }
+
+    static func resolveURL(_ options: ConnectionOptions, environment: [String: String]) throws -> String {
+        if let url = options.url.flatMap({ $0.isEmpty ? nil : $0 }) {
+            return try normalized(url, origin: "--url")
+        }
+        if let url = OttoEnvironment.value(OttoEnvironment.externalAPIURL, in: environment) {
+            return try normalized(url, origin: OttoEnvironment.externalAPIURL)
+        }
+        let envHost = OttoEnvironment.value(OttoEnvironment.externalAPIHost, in: environment)
+        let envPort = OttoEnvironment.value(OttoEnvironment.externalAPIPort, in: environment)
+        var host = envHost
+        var port = envPort
+        if host == nil || port == nil {
+            let fromConfig = configExternalAPI(environment)
+            host = host ?? fromConfig.host
+            port = port ?? fromConfig.port.map(String.init)
+        }
+        var hostText = host ?? "127.0.0.1"
+        // 0.0.0.0 is where the server listens, not an address to connect to.
+        if hostText == "0.0.0.0" { hostText = "127.0.0.1" }
+        if hostText == "::" { hostText = "::1" }
+        if hostText.contains(":") && !hostText.hasPrefix("[") { hostText = "[\(hostText)]" }
+        let portText = port ?? "4190"
+        guard let portNumber = Int(portText), (1...65_535).contains(portNumber) else {
+            throw CLIError("invalid API port \"\(portText)\"; expected 1 to 65535", invalidInput: true)
+        }
+        return "http://\(hostText):\(portNumber)"
+    }
+
+    static func normalized(_ url: String, origin: String) throws -> String {
+        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
+            scheme == "http" || scheme == "https", components.host?.isEmpty == false
+        else {
+            throw CLIError(
+                "invalid API URL \"\(url)\" from \(origin); expected e.g. http://127.0.0.1:4190",
+                invalidInput: true
+            )
+        }
+        var text = url
+        while text.hasSuffix("/") { text.removeLast() }
+        return text
+    }
+
+    /// `externalApi.host` and `.port` from the config file, if it exists and parses.
+    static func configExternalAPI(_ environment: [String: String]) -> (host: String?, port: Int?) {
+        let path =
+            OttoEnvironment.value(OttoEnvironment.configPath, in: environment)
+            ?? home(environment) + "/.config/otto/config.jsonc"
+        guard let data = FileManager.default.contents(atPath: path),
+            let root = try? JSONC.parse(Array(data)),
+            let api = root.member("externalApi")
+        else { return (nil, nil) }
+        var host: String?
+        var port: Int?
+        if case .string(let value) = api.member("host")?.kind { host = value }
+        if case .number(let value, true) = api.member("port")?.kind { port = Int(value) }
+        return (host, port)
+    }
+
+    static func resolveToken(
+        _ options: ConnectionOptions,
+        environment: [String: String]
+    ) throws -> (token: String, origin: String) {
+        if let token = OttoEnvironment.value(OttoEnvironment.externalAPIToken, in: environment) {
+            return (
+                token.trimmingCharacters(in: .whitespacesAndNewlines),
+                "environment variable \(OttoEnvironment.externalAPIToken)"
+            )
+        }
+        let path: String
+        if let file = options.tokenFile.flatMap({ $0.isEmpty ? nil : $0 }) {
+            path = file
+        } else if let file = OttoEnvironment.value(OttoEnvironment.externalAPITokenFile, in: environment) {
+            path = file
+        } else {
+            let ottoHome = OttoEnvironment.value(OttoEnvironment.home, in: environment) ?? home(environment) + "/.otto"
+            path = ottoHome + "/secrets/internal-api.token"
+        }
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CLIError(
+                "no API token file at \(path); start `otto serve` once to create it, or set --token-file, "
+                    + "\(OttoEnvironment.externalAPITokenFile) or \(OttoEnvironment.externalAPIToken)"
+            )
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw CLIError("cannot read the API token file \(path) (check its permissions)")
+        }
+        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        guard !token.isEmpty else {
+            throw CLIError("the API token file \(path) is empty")
+        }
+        return (token, "file \(path)")
+    }
+}

@@ -1,0 +1,49 @@
+import ArgumentParser
+import Foundation
+import OttoContracts
+
+extension OttoCtl {
+    struct Audit: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Show recent catalog refreshes and flow default changes, newest first.")
+
+        @Option(help: ArgumentHelp("How many entries, 1 to 200.", valueName: "n"))
+        var limit = 20
+
+        @Option(help: ArgumentHelp("Only this command, e.g. external_models_refresh.", valueName: "name"))
+        var command: String?
+
+        @OptionGroup var output: OutputOptions
+        @OptionGroup var connection: ConnectionOptions
+
+        func validate() throws {
+            guard (1...200).contains(limit) else {
+                throw ValidationError("--limit must be from 1 to 200, got \(limit)")
+            }
+        }
+
+        func run() async throws {
+            try await reportingErrors {
+                try await APIClient.with(connection) { client in
+                    var path = "/external/audit?limit=\(limit)"
+                    if let command {
+                        path +=
+                            "&command="
+                            + (command.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? command)
+                    }
+                    let (audit, reply) = try await client.get(path, as: CommandAuditResponse.self)
+                    if output.json {
+                        Output.raw(reply.body)
+                        return
+                    }
+                    if audit.entries.isEmpty { Output.line("no audit entries") }
+                    for entry in audit.entries {
+                        var line = "\(Output.when(entry.createdAt))  \(entry.command)  \(entry.status)"
+                        if let error = entry.errorMessage { line += "  \(error)" }
+                        Output.line(line)
+                    }
+                }
+            }
+        }
+    }
+}

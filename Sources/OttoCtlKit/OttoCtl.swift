@@ -1,0 +1,26 @@
+import ArgumentParser
+
+/// `ottoctl`: operate a running Otto through its external API.
+public struct OttoCtl: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "ottoctl",
+        abstract: "Operate a running Otto through its external API.",
+        discussion: """
+            CONNECTION (an empty variable counts as unset)
+              URL:   --url, else OTTO_EXTERNAL_API_URL, else
+                     http://$OTTO_EXTERNAL_API_HOST:$OTTO_EXTERNAL_API_PORT, else externalApi
+                     in the config file ($OTTO_CONFIG_PATH or ~/.config/otto/config.jsonc),
+                     else http://127.0.0.1:4190
+              Token: OTTO_EXTERNAL_API_TOKEN, else the file named by --token-file or
+                     OTTO_EXTERNAL_API_TOKEN_FILE, else
+                     <OTTO_HOME or ~/.otto>/secrets/internal-api.token
+
+            EXIT STATUS
+              0 success, 64 invalid input (usage, flow name, model reference, or a
+              value the server rejects as invalid), 1 any other failure.
+            """,
+        subcommands: [Model.self, Tasks.self, Audit.self]
+    )
+
+    public init() {}
+}
