@@ -37,9 +37,12 @@ public final class ChildProcess: Sendable {
     private let process: Process
     private final class Output: Sendable {
         let streams = Mutex<(stdout: String, stderr: String)>(("", ""))
+        let readers = DispatchGroup()
     }
 
     private let output = Output()
+    private let stdoutPipe: Pipe
+    private let stderrPipe: Pipe
 
     public init(_ executable: String, arguments: [String] = [], environment: [String: String]) throws {
         let process = Process()
@@ -52,16 +55,24 @@ public final class ChildProcess: Sendable {
         process.standardError = stderrPipe
         process.standardInput = FileHandle.nullDevice
         self.process = process
-        let output = self.output
-        stdoutPipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if !data.isEmpty { output.streams.withLock { $0.stdout += String(decoding: data, as: UTF8.self) } }
-        }
-        stderrPipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if !data.isEmpty { output.streams.withLock { $0.stderr += String(decoding: data, as: UTF8.self) } }
-        }
+        self.stdoutPipe = stdoutPipe
+        self.stderrPipe = stderrPipe
         try process.run()
+        // One reader per pipe, each reading until end of file, so no output is lost or reordered.
+        let output = self.output
+        for (handle, isStdout) in [(stdoutPipe.fileHandleForReading, true), (stderrPipe.fileHandleForReading, false)] {
+            output.readers.enter()
+            // A dedicated thread: a blocking read on a Dispatch worker would starve Swift concurrency's
+            // cooperative pool (Dispatch-backed on Linux), which the in-process stand-in server runs on.
+            let thread = Thread {
+                while case let data = handle.availableData, !data.isEmpty {
+                    let text = String(decoding: data, as: UTF8.self)
+                    output.streams.withLock { if isStdout { $0.stdout += text } else { $0.stderr += text } }
+                }
+                output.readers.leave()
+            }
+            thread.start()
+        }
     }
 
     public var stdout: String { output.streams.withLock { $0.stdout } }
@@ -100,8 +111,14 @@ public final class ChildProcess: Sendable {
             return -1
         }
         process.waitUntilExit()
-        try? await Task.sleep(for: .milliseconds(50))  // let the pipes drain
+        drain()
         return process.terminationStatus
+    }
+
+    /// Waits (briefly) until both readers reached end of file. A UTF-8 character split across two reads would
+    /// show as replacement characters; the outputs tested here are read in one piece or are ASCII at the seams.
+    private func drain() {
+        _ = output.readers.wait(timeout: .now() + 5)
     }
 
     /// Runs a command to completion and returns its status and output.
