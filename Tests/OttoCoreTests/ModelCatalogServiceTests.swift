@@ -16,7 +16,7 @@ import Testing
         now: @escaping @Sendable () -> Date = Date.init
     ) -> ModelCatalogService {
         ModelCatalogService(
-            source: OpenCodeClient(baseURL: server.baseURL, timeout: .seconds(2)),
+            source: OpenCodeClient(baseURL: server.baseURL),
             cache: CatalogCache(path: home.catalogCachePath),
             logger: logs.logger(),
             now: now
