@@ -81,6 +81,18 @@ struct LiveOtto: Sendable {
             #expect(nanoLines.allSatisfy { $0.hasPrefix("nano-gpt/") })
             #expect(nanoLines.contains("nano-gpt/NousResearch 2/hermes-4-405b"))
 
+            // A reader that stops early (`| head`) ends ottoctl quietly, not with a crash.
+            var pipeEnvironment = otto.home.environment(apiPort: nil)
+            pipeEnvironment["OTTO_EXTERNAL_API_URL"] = otto.url
+            let piped = try await ChildProcess.run(
+                "/bin/bash",
+                arguments: ["-o", "pipefail", "-c", "\"$0\" model list | head -n 2", BuiltProducts.executable("ottoctl")],
+                environment: pipeEnvironment
+            )
+            #expect(piped.status == 0, "\(piped.stderr)")
+            #expect(piped.stdout.split(separator: "\n").count == 2)
+            #expect(!piped.stderr.contains("Fatal error"))
+
             let json = try await otto.ctl(["model", "list", "--json"])
             let parsed = try JSONDecoder().decode(CatalogResponse.self, from: Data(json.stdout.utf8))
             let direct = try JSONDecoder().decode(

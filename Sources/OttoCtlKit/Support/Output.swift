@@ -1,26 +1,48 @@
 import Foundation
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// Results go to stdout, messages to stderr. No colour: the output is the same on a terminal and in a pipe.
 enum Output {
     static func line(_ text: String = "") {
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        write(Array((text + "\n").utf8), to: STDOUT_FILENO)
     }
 
     static func raw(_ data: Data) {
-        FileHandle.standardOutput.write(data)
-        if data.last != UInt8(ascii: "\n") { FileHandle.standardOutput.write(Data("\n".utf8)) }
+        var bytes = Array(data)
+        if bytes.last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
+        write(bytes, to: STDOUT_FILENO)
     }
 
     static func error(_ text: String) {
-        FileHandle.standardError.write(Data("ottoctl: \(text)\n".utf8))
+        write(Array("ottoctl: \(text)\n".utf8), to: STDERR_FILENO)
     }
 
     static func warning(_ text: String) {
-        FileHandle.standardError.write(Data("warning: \(text)\n".utf8))
+        write(Array("warning: \(text)\n".utf8), to: STDERR_FILENO)
     }
 
     static func trace(_ text: String) {
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        write(Array((text + "\n").utf8), to: STDERR_FILENO)
+    }
+
+    /// Writes everything; when the reader has gone away (`ottoctl model list | head`), stops quietly, as
+    /// command-line tools do, instead of crashing on the broken pipe.
+    private static func write(_ bytes: [UInt8], to descriptor: Int32) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { buffer in
+                Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+            }
+            if written < 0 {
+                if errno == EINTR { continue }
+                if errno == EPIPE { exit(0) }
+                return
+            }
+            offset += written
+        }
     }
 
     /// `2026-11-25 07:30 (3 h ago)` in local time.
