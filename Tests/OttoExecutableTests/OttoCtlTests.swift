@@ -86,7 +86,9 @@ struct LiveOtto: Sendable {
             pipeEnvironment["OTTO_EXTERNAL_API_URL"] = otto.url
             let piped = try await ChildProcess.run(
                 "/bin/bash",
-                arguments: ["-o", "pipefail", "-c", "\"$0\" model list | head -n 2", BuiltProducts.executable("ottoctl")],
+                arguments: [
+                    "-o", "pipefail", "-c", "\"$0\" model list | head -n 2", BuiltProducts.executable("ottoctl"),
+                ],
                 environment: pipeEnvironment
             )
             #expect(piped.status == 0, "\(piped.stderr)")

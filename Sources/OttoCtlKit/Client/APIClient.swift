@@ -28,6 +28,8 @@ struct APIClient {
         // A refused connection should be reported at once, not retried until a timeout.
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.timeout.connect = .seconds(5)
+        // One event loop is plenty for a command that makes a request or two, and starts faster than one per core.
+        NIOSingletons.groupLoopCountSuggestion = 1
         self.http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
     }
 
