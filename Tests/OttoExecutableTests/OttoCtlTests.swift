@@ -1,5 +1,6 @@
 import Foundation
 import OttoContracts
+import OttoCore
 import OttoTestSupport
 import Testing
 
@@ -191,6 +192,12 @@ struct LiveOtto: Sendable {
             #expect(
                 list.stdout.contains(
                     "inbox  report  idle  model inherit  runs on anthropic/claude-opus-4-7 (global_default)"))
+            let listJSON = try await otto.ctl(["task", "list", "--json"])
+            let direct = try JSONDecoder().decode(JobListResponse.self, from: try await otto.api("/external/jobs"))
+            #expect(try JSONDecoder().decode(JobListResponse.self, from: Data(listJSON.stdout.utf8)) == direct)
+            let auditJSON = try await otto.ctl(["audit", "--json", "--command", "external_models_refresh"])
+            #expect(
+                try JSONDecoder().decode(CommandAuditResponse.self, from: Data(auditJSON.stdout.utf8)).entries.isEmpty)
             let show = try await otto.ctl(["task", "show", "inbox", "--json"])
             #expect(try JSONDecoder().decode(JobResponse.self, from: Data(show.stdout.utf8)).job.id == "inbox")
 
@@ -202,12 +209,19 @@ struct LiveOtto: Sendable {
 
     @Test func systemTasksAreRefused() async throws {
         try await LiveOtto.run { otto in
-            let create = try await otto.api(
-                "/external/jobs",
-                method: "POST",
-                body: #"{"id": "system-heartbeat", "type": "report", "scheduleType": "recurring", "cadenceMinutes": 5}"#
+            // Otto's own jobs cannot be created through the API; put one in the state database as Otto would.
+            let database = try AppDatabase.open(path: otto.home.stateDatabasePath)
+            try await database.insertJob(
+                Job(
+                    id: "system-heartbeat", type: "heartbeat", scheduleType: .recurring, cadenceMinutes: 5,
+                    createdAt: 1, updatedAt: 1)
             )
-            #expect(String(decoding: create, as: UTF8.self).contains("forbidden_mutation"))
+            let set = try await otto.ctl(["task", "set-model", "system-heartbeat", "openai/gpt-5"])
+            #expect(set.status == 1)
+            #expect(set.stderr.contains("job \"system-heartbeat\" is managed by Otto itself and is read-only"))
+            let show = try await otto.ctl(["task", "show", "system-heartbeat"])
+            #expect(show.stdout.contains("managed by      system (read-only)"))
+            #expect(try await database.job(id: "system-heartbeat")?.modelRef == nil)
         }
     }
 
