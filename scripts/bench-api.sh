@@ -10,6 +10,7 @@
 # < 64 MiB after the load.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 duration="${1:-10}"
 
 need=()
@@ -17,11 +18,7 @@ command -v wrk >/dev/null || need+=(wrk)
 command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
 command -v sqlite3 >/dev/null || need+=(sqlite3)
 command -v curl >/dev/null || need+=(curl)
-if [ ${#need[@]} -gt 0 ]; then
-    echo "installing ${need[*]}" >&2
-    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+install_packages "${need[@]}"
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
 swift build -c release --product otto >&2
@@ -29,31 +26,12 @@ swift build -c release --product opencode-standin >&2
 swift build -c release --product otto-bench >&2
 bin="$(swift build -c release --show-bin-path)"
 
-work="$(mktemp -d -t otto-bench-api.XXXXXX)"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    [ -f "$work/nginx.pid" ] && kill -QUIT "$(cat "$work/nginx.pid")" 2>/dev/null || true
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-opencode_port="$(free_port)"; api_port="$(free_port)"; nginx_port="$(free_port)"
-
-"$bin/opencode-standin" --port "$opencode_port" --fixture Tests/Fixtures/opencode >"$work/standin.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$opencode_port/config" >/dev/null && break; sleep 0.1; done
-
-export HOME="$work/home" OTTO_OPENCODE_BASE_URL="http://127.0.0.1:$opencode_port" OTTO_EXTERNAL_API_PORT="$api_port"
-mkdir -p "$HOME"
+make_workdir otto-bench-api
+nginx_port="$(free_port)"
+start_standin
+use_temporary_home
 "$bin/otto-bench" seed-jobs "$HOME/.otto/data/otto-state.db" 10000 >&2
-"$bin/otto" serve --log-level warning 2>"$work/otto.log" &
-otto_pid=$!
-pids+=($otto_pid)
-base="http://127.0.0.1:$api_port"
-for _ in $(seq 1 200); do curl -s -o /dev/null "$base/external/openapi.json" && break; sleep 0.1; done
+start_otto --log-level warning
 token="$(cat "$HOME/.otto/secrets/internal-api.token")"
 auth="Authorization: Bearer $token"
 sleep 1
@@ -148,14 +126,5 @@ REPORT
 )"
 echo "$report"
 
-python3 - "$report" <<'PY'
-import re, sys
-block = "<!-- bench-api:start -->\n```\n" + sys.argv[1].strip() + "\n```\n<!-- bench-api:end -->"
-text = open("README.md").read()
-text, n = re.subn(r"<!-- bench-api:start -->.*?<!-- bench-api:end -->", lambda _: block, text, flags=re.S)
-if n != 1:
-    sys.exit("README.md has no bench-api markers")
-open("README.md", "w").write(text)
-PY
-echo "README.md updated" >&2
+write_readme_block bench-api "$report"
 [ "$audit_ok" = yes ] || { echo "some acknowledged PATCH has no audit row" >&2; exit 1; }

@@ -6,6 +6,7 @@
 #   scripts/bench-catalog.sh [iterations]     (default 50)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 
 iterations="${1:-50}"
 swift build -c release --product otto-bench >&2
@@ -14,15 +15,5 @@ figures="$("$bin/otto-bench" catalog Tests/Fixtures/opencode "$iterations")"
 echo "$figures"
 
 machine="$(nproc) cores, $(uname -m), $(date -u +%Y-%m-%d)"
-python3 - "$figures" "$machine" <<'PY'
-import re, sys
-figures, machine = sys.argv[1], sys.argv[2]
-block = ("<!-- bench-catalog:start -->\n```\n$ scripts/bench-catalog.sh   # " + machine + "\n"
-         + figures.strip() + "\n```\n<!-- bench-catalog:end -->")
-text = open("README.md").read()
-text, n = re.subn(r"<!-- bench-catalog:start -->.*?<!-- bench-catalog:end -->", lambda _: block, text, flags=re.S)
-if n != 1:
-    sys.exit("README.md has no bench-catalog markers")
-open("README.md", "w").write(text)
-PY
-echo "README.md updated" >&2
+write_readme_block bench-catalog "$ scripts/bench-catalog.sh   # $machine
+$figures"

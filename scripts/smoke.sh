@@ -4,38 +4,21 @@
 # endpoint, and stops what it started. Exits non-zero on the first thing that is not as expected.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/lib.sh
 
 swift build --product otto >&2
 swift build --product ottoctl >&2
 swift build --product opencode-standin >&2
 bin="$(swift build --show-bin-path)"
 
-work="$(mktemp -d -t otto-smoke.XXXXXX)"
-pids=()
-cleanup() {
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    wait 2>/dev/null || true
-    rm -rf "$work"
-}
-trap cleanup EXIT
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'; }
-opencode_port="$(free_port)"; api_port="$(free_port)"
-
-"$bin/opencode-standin" --port "$opencode_port" --fixture Tests/Fixtures/opencode >"$work/standin.log" 2>&1 &
-pids+=($!)
-for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$opencode_port/config" >/dev/null && break; sleep 0.1; done
-
-export HOME="$work/home" OTTO_OPENCODE_BASE_URL="http://127.0.0.1:$opencode_port" OTTO_EXTERNAL_API_PORT="$api_port"
-mkdir -p "$HOME"
-"$bin/otto" serve 2>"$work/otto.log" &
-pids+=($!)
-for _ in $(seq 1 200); do grep -q 'msg="otto is running"' "$work/otto.log" && break; sleep 0.1; done
-grep -q 'msg="otto is running"' "$work/otto.log" || { cat "$work/otto.log" >&2; exit 1; }
+make_workdir otto-smoke
+start_standin
+use_temporary_home
+start_otto
 
 ctl() { echo "\$ ottoctl $*" >&2; "$bin/ottoctl" "$@"; }
 fail() { echo "smoke: $*" >&2; exit 1; }
 api() { curl -sf -H "Authorization: Bearer $(cat "$HOME/.otto/secrets/internal-api.token")" "$@"; }
-base="http://127.0.0.1:$api_port"
 
 ctl model list | head -4
 ctl model refresh
