@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 // The external API's bodies. Optional fields are always written, as `null` when absent, so a client sees the
 // same keys every time; these types are the contract the server encodes and `ottoctl` decodes.

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One problem with one field of some input, located by its dotted path (`flowDefaults.heartbeat`).
 /// This is also the `details` entry of the API's error body.

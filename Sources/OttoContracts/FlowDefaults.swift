@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The model chosen for each runtime flow; `nil` means "inherit" (fall through to OpenCode's global default).
 public struct FlowDefaults: Equatable, Hashable, Sendable {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Any JSON value, for the free-form parts of the API (a job's payload, audit snapshots, run results).
 public indirect enum JSONValue: Codable, Equatable, Hashable, Sendable {

@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A reference to one model of one provider, written `provider/model`.
 ///
@@ -53,7 +57,7 @@ public struct ModelRef: Hashable, Sendable, CustomStringConvertible {
         let scalars = text.unicodeScalars
         guard let first = scalars.first, let last = scalars.last else { return text }
         if !first.properties.isWhitespace && !last.properties.isWhitespace { return text }
-        return text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return String(text.trimmingWhitespace)
     }
 
     private static func checkCharacters(providerId: String, modelId: String, given: String) throws(ModelRefError) {

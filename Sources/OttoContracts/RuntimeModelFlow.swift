@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The runtime flows whose model the operator chooses.
 public enum RuntimeModelFlow: String, CaseIterable, Codable, Sendable, CustomStringConvertible {
@@ -9,7 +13,7 @@ public enum RuntimeModelFlow: String, CaseIterable, Codable, Sendable, CustomStr
 
     /// Parses a flow name exactly as it is written in config files, API bodies and on the command line.
     public init(parsing text: String) throws(UnknownFlowError) {
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = String(text.trimmingWhitespace)
         guard let flow = RuntimeModelFlow(rawValue: trimmed) else {
             throw UnknownFlowError(given: text)
         }

@@ -95,6 +95,9 @@ import Testing
         for flow in RuntimeModelFlow.allCases {
             #expect(try RuntimeModelFlow(parsing: flow.rawValue) == flow)
         }
+        #expect(try RuntimeModelFlow(parsing: " heartbeat\n") == .heartbeat)
+        #expect(throws: UnknownFlowError.self) { try RuntimeModelFlow(parsing: " \t\n") }
+        #expect(throws: UnknownFlowError.self) { try RuntimeModelFlow(parsing: "heart beat") }
     }
 
     @Test func anUnknownFlowNamesTheAcceptedOnes() {

@@ -225,6 +225,23 @@ struct LiveOtto: Sendable {
         }
     }
 
+    @Test func taskIdsWithURLCharactersAndFutureRunTimes() async throws {
+        try await LiveOtto.run { otto in
+            let id = "weekly/report ü&x=1?#%"
+            let runAt = Int64(Date().timeIntervalSince1970 * 1000) + (2 * 3_600 + 300) * 1000
+            _ = try await otto.api(
+                "/external/jobs", method: "POST",
+                body: #"{"id": \#(jsonQuoted(id)), "type": "report", "scheduleType": "oneshot", "runAt": \#(runAt)}"#)
+
+            let show = try await otto.ctl(["task", "show", id])
+            #expect(show.status == 0, "\(show.stderr)")
+            #expect(show.stdout.contains("id              \(id)\n"))
+            #expect(show.stdout.contains("(in 2 h)\n"), "a run still to come is not \"ago\": \(show.stdout)")
+            let set = try await otto.ctl(["task", "set-model", id, "openai/gpt-5"])
+            #expect(set.stdout.hasPrefix("\(id): modelRef openai/gpt-5\n"), "\(set.stderr)")
+        }
+    }
+
     @Test func refreshWarnsAboutVanishedModels() async throws {
         try await LiveOtto.run { otto in
             _ = try await otto.ctl(["model", "defaults", "set", "heartbeat", "openai/gpt-5"])

@@ -40,6 +40,25 @@ import Testing
         }
     }
 
+    @Test func percentEncodedIdsInThePathAddressTheJob() async throws {
+        try await APIHarness.run { api in
+            try await api.createJob(
+                #"{"id": "weekly/report ü", "type": "report", "scheduleType": "oneshot", "runAt": 1900000000000}"#)
+            let read = try await api.call(.get, "/external/jobs/weekly%2Freport%20%C3%BC")
+            let job = try read.decode(JobResponse.self).job
+            #expect(job.id == "weekly/report ü")
+            let patched = try await api.call(
+                .patch, "/external/jobs/weekly%2Freport%20%C3%BC", json: #"{"modelRef": "openai/gpt-5"}"#)
+            #expect(patched.status == .ok)
+
+            let broken = try await api.call(.get, "/external/jobs/weekly%2")
+            #expect(broken.status == .badRequest)
+            let error = try broken.decode(ErrorResponse.self)
+            #expect(error.error == "invalid_request")
+            #expect(error.message.contains("not valid percent-encoding: weekly%2"))
+        }
+    }
+
     @Test func modelRefIsSetShownAuditedAndInheritedAgain() async throws {
         try await APIHarness.run { api in
             try await api.createJob(Self.recurring)

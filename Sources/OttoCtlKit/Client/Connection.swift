@@ -1,4 +1,8 @@
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import OttoContracts
 
 /// Where the API is and which token to send, each with where it came from (for messages).
@@ -15,7 +19,7 @@ struct Connection {
     }
 
     static func home(_ environment: [String: String]) -> String {
-        OttoEnvironment.value("HOME", in: environment) ?? NSHomeDirectory()
+        OttoEnvironment.value("HOME", in: environment) ?? FileManager.default.homeDirectoryForCurrentUser.path
     }
 
     static func resolveURL(_ options: ConnectionOptions, environment: [String: String]) throws -> String {
@@ -82,7 +86,7 @@ struct Connection {
     ) throws -> (token: String, origin: String) {
         if let token = OttoEnvironment.value(OttoEnvironment.externalAPIToken, in: environment) {
             return (
-                token.trimmingCharacters(in: .whitespacesAndNewlines),
+                String(token.trimmingWhitespace),
                 "environment variable \(OttoEnvironment.externalAPIToken)"
             )
         }
@@ -104,7 +108,7 @@ struct Connection {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CLIError("cannot read the API token file \(path) (check its permissions)")
         }
-        let token = String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let token = String(String(decoding: data, as: UTF8.self).trimmingWhitespace)
         guard !token.isEmpty else {
             throw CLIError("the API token file \(path) is empty")
         }

@@ -1,5 +1,9 @@
 import ArgumentParser
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// A failure `ottoctl` reports in one message a person can act on. `isInvalidInput` failures exit with 64
 /// like usage errors; the rest with 1.

@@ -159,7 +159,7 @@ struct JobsController<Context: RequestContext>: Sendable {
 
     func run(_ context: Context) async throws -> Response {
         let id = try Self.id(context)
-        let runId = try context.parameters.require("runId")
+        let runId = try Self.pathParameter("runId", context)
         return try JSONResponse.make(
             JobRunResponse(taskId: id, run: Self.body(try await jobs.run(id: id, runId: runId))))
     }
@@ -176,7 +176,19 @@ struct JobsController<Context: RequestContext>: Sendable {
     }
 
     static func id(_ context: Context) throws -> String {
-        try context.parameters.require("id")
+        try pathParameter("id", context)
+    }
+
+    /// A path segment as the client meant it: `/external/jobs/weekly%2Freport` addresses the job `weekly/report`.
+    static func pathParameter(_ name: String, _ context: Context) throws -> String {
+        let raw = try context.parameters.require(name)
+        guard raw.contains("%") else { return raw }
+        guard let decoded = raw.removingPercentEncoding else {
+            throw DomainError.invalid(
+                message: "the \(name) in the path is not valid percent-encoding: \(raw)",
+                details: [FieldIssue(path: name, message: "encode each byte outside A-Z a-z 0-9 - . _ ~ as %XX")])
+        }
+        return decoded
     }
 
     static func body(_ run: JobRun) -> JobRunBody {

@@ -1,10 +1,15 @@
 import ArgumentParser
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import OttoContracts
 
 extension OttoCtl {
     struct Audit: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "audit",
             abstract: "Show recent catalog refreshes and flow default changes, newest first.")
 
         @Option(help: ArgumentHelp("How many entries, 1 to 200.", valueName: "n"))
@@ -27,9 +32,7 @@ extension OttoCtl {
                 try await APIClient.with(connection) { client in
                     var path = "/external/audit?limit=\(limit)"
                     if let command {
-                        path +=
-                            "&command="
-                            + (command.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? command)
+                        path += "&command=" + PercentEncoding.queryValue(command)
                     }
                     let (audit, reply) = try await client.get(path, as: CommandAuditResponse.self)
                     if output.json {

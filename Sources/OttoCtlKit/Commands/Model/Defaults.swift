@@ -1,10 +1,15 @@
 import ArgumentParser
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import OttoContracts
 
 extension OttoCtl.Model.Defaults {
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show the model of each runtime flow.")
+        static let configuration = CommandConfiguration(
+            commandName: "show", abstract: "Show the model of each runtime flow.")
 
         @OptionGroup var output: OutputOptions
         @OptionGroup var connection: ConnectionOptions
@@ -25,7 +30,7 @@ extension OttoCtl.Model.Defaults {
         static func print(_ defaults: FlowDefaults) {
             let width = RuntimeModelFlow.allCases.map(\.rawValue.count).max() ?? 0
             for flow in RuntimeModelFlow.allCases {
-                let name = flow.rawValue.padding(toLength: width, withPad: " ", startingAt: 0)
+                let name = Output.padded(flow.rawValue, to: width)
                 Output.line("\(name)  \(defaults[flow]?.description ?? "inherit")")
             }
         }
@@ -33,6 +38,7 @@ extension OttoCtl.Model.Defaults {
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "set",
             abstract: "Set one flow's model.",
             discussion: """
                 Changes only this flow: the current defaults are read with their ETag and written back with \
@@ -105,7 +111,7 @@ extension OttoCtl.Model.Defaults {
 extension OttoCtl {
     /// `provider/model`, or `inherit` for nil; anything else is a usage error that shows the format.
     static func parseModel(_ text: String) throws -> ModelRef? {
-        if text.trimmingCharacters(in: .whitespaces) == "inherit" { return nil }
+        if text.trimmingWhitespace == "inherit" { return nil }
         do {
             return try ModelRef(parsing: text)
         } catch {

@@ -1,10 +1,15 @@
 import ArgumentParser
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import OttoContracts
 
 extension OttoCtl.Model {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List the models OpenCode offers, one provider/model per line.")
 
         @Option(help: ArgumentHelp("Only this provider's models.", valueName: "provider"))

@@ -1,10 +1,15 @@
 import ArgumentParser
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import OttoContracts
 
 extension OttoCtl.Model {
     struct Refresh: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "refresh",
             abstract: "Fetch the catalog from OpenCode now.",
             discussion: """
                 Afterwards, warns on stderr about every flow default and job whose model is no longer in the \

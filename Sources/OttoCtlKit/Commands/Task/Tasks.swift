@@ -1,5 +1,9 @@
 import ArgumentParser
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import OttoContracts
 
 extension OttoCtl {
@@ -16,6 +20,7 @@ extension OttoCtl {
 extension OttoCtl.Tasks {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "list",
             abstract: "List the tasks with their model and what they will run on.")
 
         @OptionGroup var output: OutputOptions
@@ -49,7 +54,7 @@ extension OttoCtl.Tasks {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one task.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one task.")
 
         @Argument(help: ArgumentHelp("The task's id.", valueName: "task-id"))
         var taskId: String
@@ -61,7 +66,7 @@ extension OttoCtl.Tasks {
             try await reportingErrors {
                 try await APIClient.with(connection) { client in
                     let (body, reply) = try await client.get(
-                        "/external/jobs/\(OttoCtl.pathComponent(taskId))",
+                        "/external/jobs/\(PercentEncoding.pathSegment(taskId))",
                         as: JobResponse.self
                     )
                     if output.json {
@@ -79,7 +84,7 @@ extension OttoCtl.Tasks {
                         ("terminal", job.terminalState.map { "\($0) (\(job.terminalReason ?? ""))" } ?? "no"),
                     ]
                     for (name, value) in rows {
-                        Output.line(name.padding(toLength: 16, withPad: " ", startingAt: 0) + value)
+                        Output.line(Output.padded(name, to: 16) + value)
                     }
                 }
             }
@@ -88,6 +93,7 @@ extension OttoCtl.Tasks {
 
     struct SetModel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "set-model",
             abstract: "Choose the model one task runs on, or inherit the scheduledTasks default.")
 
         @Argument(help: ArgumentHelp("The task's id.", valueName: "task-id"))
@@ -107,7 +113,7 @@ extension OttoCtl.Tasks {
             let ref = try OttoCtl.parseModel(model)
             try await reportingErrors {
                 try await APIClient.with(connection) { client in
-                    let path = "/external/jobs/\(OttoCtl.pathComponent(taskId))"
+                    let path = "/external/jobs/\(PercentEncoding.pathSegment(taskId))"
                     let body = ref.map { #"{"modelRef": \#(jsonQuoted($0.description))}"# } ?? #"{"modelRef": null}"#
                     let patched = try await client.send(.PATCH, path, json: Data(body.utf8))
                     let (job, reply) = try await client.get(path, as: JobResponse.self)
@@ -121,13 +127,5 @@ extension OttoCtl.Tasks {
                 }
             }
         }
-    }
-}
-
-extension OttoCtl {
-    /// A task id as one URL path segment.
-    static func pathComponent(_ id: String) -> String {
-        id.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed.subtracting(CharacterSet(charactersIn: "/")))
-            ?? id
     }
 }
