@@ -1,13 +1,13 @@
 import AsyncHTTPClient
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import OttoContracts
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
     import Foundation
 #endif
-import NIOCore
-import NIOHTTP1
-import NIOPosix
-import OttoContracts
 
 #if canImport(Glibc)
     import Glibc

@@ -1,9 +1,9 @@
+import OttoContracts
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
     import Foundation
 #endif
-import OttoContracts
 
 /// Where the API is and which token to send, each with where it came from (for messages).
 struct Connection {

@@ -1,10 +1,10 @@
 import ArgumentParser
+import OttoContracts
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
     import Foundation
 #endif
-import OttoContracts
 
 extension OttoCtl.Model.Defaults {
     struct Show: AsyncParsableCommand {
