@@ -4,13 +4,15 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# GRDB links the system SQLite; a bare machine may lack its headers.
-if ! [ -e /usr/include/sqlite3.h ]; then
-    echo "installing libsqlite3-dev (GRDB needs the SQLite headers)" >&2
-    if command -v apt-get >/dev/null; then
-        SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-        $SUDO apt-get update -qq && $SUDO apt-get install -y -qq libsqlite3-dev >/dev/null
-    fi
+# GRDB links the system SQLite, so a bare machine needs its headers; the ottoctl tests compare its output with
+# curl's view of the API.
+need=()
+[ -e /usr/include/sqlite3.h ] || need+=(libsqlite3-dev)
+command -v curl >/dev/null || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+    echo "installing ${need[*]}" >&2
+    SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
 swift build --build-tests "$@"

@@ -51,6 +51,21 @@ struct LiveOtto: Sendable {
         return result
     }
 
+    /// Runs `ottoctl` on a pseudo-terminal (util-linux `script`), as an operator at a terminal does; returns what
+    /// the terminal showed, stdout and stderr together.
+    func ctlOnTerminal(_ arguments: [String], extra: [String: String] = [:]) async throws -> String {
+        var environment = home.environment(apiPort: nil)
+        environment["OTTO_EXTERNAL_API_URL"] = url
+        environment["TERM"] = "xterm"
+        environment.merge(extra) { _, new in new }
+        let command = ([BuiltProducts.executable("ottoctl")] + arguments)
+            .map { "'" + $0.replacingOccurrences(of: "'", with: #"'\''"#) + "'" }
+            .joined(separator: " ")
+        let result = try await ChildProcess.run(
+            "/usr/bin/script", arguments: ["-qec", command, "/dev/null"], environment: environment)
+        return result.stdout
+    }
+
     /// The API's own answer, for comparing with `--json`.
     func api(_ path: String, method: String = "GET", body: String? = nil) async throws -> Data {
         let result = try await ChildProcess.run(
@@ -239,6 +254,26 @@ struct LiveOtto: Sendable {
             #expect(show.stdout.contains("(in 2 h)\n"), "a run still to come is not \"ago\": \(show.stdout)")
             let set = try await otto.ctl(["task", "set-model", id, "openai/gpt-5"])
             #expect(set.stdout.hasPrefix("\(id): modelRef openai/gpt-5\n"), "\(set.stderr)")
+        }
+    }
+
+    @Test func colourOnlyOnATerminalAndNeverWithNoColor() async throws {
+        try await LiveOtto.run { otto in
+            let escape = "\u{1B}["
+            let piped = try await otto.ctl(["model", "defaults", "show"])
+            #expect(piped.stdout.contains("heartbeat             inherit\n"))
+            #expect(!piped.stdout.contains(escape))
+
+            let terminal = try await otto.ctlOnTerminal(["model", "defaults", "show"])
+            #expect(terminal.contains("heartbeat             \(escape)2minherit\(escape)0m"), "\(terminal)")
+            let error = try await otto.ctlOnTerminal(["task", "show", "ghost"])
+            #expect(error.contains("\(escape)31mottoctl:\(escape)0m no job with id \"ghost\""), "\(error)")
+
+            for extra in [["NO_COLOR": "1"], ["TERM": "dumb"]] {
+                let plain = try await otto.ctlOnTerminal(["model", "defaults", "show"], extra: extra)
+                #expect(plain.contains("heartbeat             inherit"), "\(plain)")
+                #expect(!plain.contains(escape), "\(extra)")
+            }
         }
     }
 

@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import OttoContracts
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

@@ -1,4 +1,5 @@
 import OttoContracts
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

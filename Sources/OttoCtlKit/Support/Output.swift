@@ -8,8 +8,32 @@
     import Glibc
 #endif
 
-/// Results go to stdout, messages to stderr. No colour: the output is the same on a terminal and in a pipe.
+/// Results go to stdout, messages to stderr. Colour only where a person reads it: on a terminal, unless `NO_COLOR`
+/// is set or `TERM` is `dumb`; in a pipe or a file the text is plain.
 enum Output {
+    enum Style: String {
+        case bold = "1"
+        case dim = "2"
+        case red = "31"
+        case yellow = "33"
+    }
+
+    static let colourOnStdout = colourAllowed(on: STDOUT_FILENO)
+    static let colourOnStderr = colourAllowed(on: STDERR_FILENO)
+
+    static func colourAllowed(on descriptor: Int32, environment: [String: String] = ProcessInfo.processInfo.environment)
+        -> Bool
+    {
+        guard isatty(descriptor) == 1 else { return false }
+        if let noColour = environment["NO_COLOR"], !noColour.isEmpty { return false }
+        return environment["TERM"] != "dumb"
+    }
+
+    /// The text in the style when stdout shows colour, else as it is.
+    static func styled(_ text: String, _ style: Style, colour: Bool = colourOnStdout) -> String {
+        colour ? "\u{1B}[\(style.rawValue)m\(text)\u{1B}[0m" : text
+    }
+
     static func line(_ text: String = "") {
         write(Array((text + "\n").utf8), to: STDOUT_FILENO)
     }
@@ -21,11 +45,11 @@ enum Output {
     }
 
     static func error(_ text: String) {
-        write(Array("ottoctl: \(text)\n".utf8), to: STDERR_FILENO)
+        write(Array("\(styled("ottoctl:", .red, colour: colourOnStderr)) \(text)\n".utf8), to: STDERR_FILENO)
     }
 
     static func warning(_ text: String) {
-        write(Array("warning: \(text)\n".utf8), to: STDERR_FILENO)
+        write(Array("\(styled("warning:", .yellow, colour: colourOnStderr)) \(text)\n".utf8), to: STDERR_FILENO)
     }
 
     static func trace(_ text: String) {
@@ -47,6 +71,11 @@ enum Output {
             }
             offset += written
         }
+    }
+
+    /// `provider/model`, or `inherit` (dimmed) for none.
+    static func modelRef(_ ref: String?) -> String {
+        ref ?? styled("inherit", .dim)
     }
 
     /// The text followed by spaces up to `width` characters, for aligned columns.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import OttoContracts
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -39,12 +40,16 @@ extension OttoCtl {
                         Output.raw(reply.body)
                         return
                     }
-                    if audit.entries.isEmpty { Output.line("no audit entries") }
-                    for entry in audit.entries {
-                        var line = "\(Output.when(entry.createdAt))  \(entry.command)  \(entry.status)"
-                        if let error = entry.errorMessage { line += "  \(error)" }
-                        Output.line(line)
+                    if audit.entries.isEmpty {
+                        Output.line("no audit entries")
+                        return
                     }
+                    let lines = audit.entries.map { entry in
+                        let status = entry.status == "success" ? entry.status : Output.styled(entry.status, .red)
+                        return "\(Output.when(entry.createdAt))  \(entry.command)  \(status)"
+                            + (entry.errorMessage.map { "  \($0)" } ?? "")
+                    }
+                    Output.line(lines.joined(separator: "\n"))
                 }
             }
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import OttoContracts
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -31,7 +32,7 @@ extension OttoCtl.Model.Defaults {
             let width = RuntimeModelFlow.allCases.map(\.rawValue.count).max() ?? 0
             for flow in RuntimeModelFlow.allCases {
                 let name = Output.padded(flow.rawValue, to: width)
-                Output.line("\(name)  \(defaults[flow]?.description ?? "inherit")")
+                Output.line("\(name)  \(Output.modelRef(defaults[flow]?.description))")
             }
         }
     }

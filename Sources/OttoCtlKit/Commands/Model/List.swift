@@ -1,5 +1,6 @@
 import ArgumentParser
 import OttoContracts
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else

@@ -1,5 +1,6 @@
 import ArgumentParser
 import OttoContracts
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -38,18 +39,24 @@ extension OttoCtl.Tasks {
                         Output.line("no tasks")
                         return
                     }
-                    for job in list.jobs {
+                    let lines = list.jobs.map { job in
                         let state = job.terminalState ?? job.status
-                        Output.line(
-                            "\(job.id)  \(job.type)  \(state)  model \(job.modelRef ?? "inherit")  runs on \(Self.describe(job.effectiveModel))"
-                        )
+                        return "\(job.id)  \(job.type)  \(state)  model \(Output.modelRef(job.modelRef))  "
+                            + "runs on \(Self.describe(job.effectiveModel))"
                     }
+                    Output.line(lines.joined(separator: "\n"))
                 }
             }
         }
 
+        /// `openai/gpt-5 (job)`; a fallback stands out in yellow and no model at all in red on a terminal.
         static func describe(_ model: EffectiveModel) -> String {
-            "\(model.ref ?? "nothing (no model available)") (\(model.source.rawValue))"
+            let text = "\(model.ref ?? "nothing (no model available)") (\(model.source.rawValue))"
+            switch model.source {
+            case .fallbackGlobalDefault: return Output.styled(text, .yellow)
+            case .unresolved: return Output.styled(text, .red)
+            case .job, .flowDefault, .globalDefault: return text
+            }
         }
     }
 
@@ -77,7 +84,7 @@ extension OttoCtl.Tasks {
                     let rows: [(String, String)] = [
                         ("id", job.id), ("type", job.type), ("status", job.status),
                         ("schedule", job.scheduleType + (job.cadenceMinutes.map { ", every \($0) min" } ?? "")),
-                        ("modelRef", job.modelRef ?? "inherit"),
+                        ("modelRef", Output.modelRef(job.modelRef)),
                         ("effective model", List.describe(job.effectiveModel)),
                         ("managed by", job.managedBy + (job.isMutable ? "" : " (read-only)")),
                         ("next run", Output.when(job.nextRunAt)), ("last run", Output.when(job.lastRunAt)),
@@ -122,7 +129,7 @@ extension OttoCtl.Tasks {
                         _ = reply
                         return
                     }
-                    Output.line("\(job.job.id): modelRef \(job.job.modelRef ?? "inherit")")
+                    Output.line("\(job.job.id): modelRef \(Output.modelRef(job.job.modelRef))")
                     Output.line("effective model: \(List.describe(job.job.effectiveModel))")
                 }
             }
