@@ -13,12 +13,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 duration="${1:-10}"
 
-need=()
-command -v wrk >/dev/null || need+=(wrk)
-command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || need+=(nginx)
-command -v sqlite3 >/dev/null || need+=(sqlite3)
-command -v curl >/dev/null || need+=(curl)
-install_packages "${need[@]}"
+require_tools wrk nginx sqlite3 curl
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
 swift build -c release --product otto >&2

@@ -9,10 +9,7 @@ cd "$(dirname "$0")/.."
 source scripts/lib.sh
 runs="${1:-200}"
 
-need=()
-command -v hyperfine >/dev/null || need+=(hyperfine)
-command -v curl >/dev/null || need+=(curl)
-install_packages "${need[@]}"
+require_tools hyperfine curl
 
 for product in otto ottoctl opencode-standin; do
     swift build -c release --static-swift-stdlib --product "$product" >&2

@@ -10,6 +10,15 @@ install_packages() {
     $sudo apt-get update -qq && $sudo apt-get install -y -qq "$@" >/dev/null
 }
 
+# Installs each named tool whose command is missing (each name here is also its Debian package).
+require_tools() {
+    local need=()
+    for tool in "$@"; do
+        command -v "$tool" >/dev/null || [ -x "/usr/sbin/$tool" ] || need+=("$tool")
+    done
+    install_packages "${need[@]}"
+}
+
 # Creates $work and stops everything in $pids (and an nginx under $work) when the script exits.
 make_workdir() {
     work="$(mktemp -d -t "$1.XXXXXX")"

@@ -38,15 +38,19 @@ struct LiveOtto: Sendable {
         }
     }
 
-    /// Runs `ottoctl` with this Otto's home (so it finds the token) and URL.
+    /// This Otto's home (so `ottoctl` finds the token) and URL, plus the extra variables.
+    private func ctlEnvironment(_ extra: [String: String]) -> [String: String] {
+        var environment = home.environment(apiPort: nil)
+        environment["OTTO_EXTERNAL_API_URL"] = url
+        return environment.merging(extra) { _, new in new }
+    }
+
+    /// Runs `ottoctl` with this Otto's home and URL.
     func ctl(_ arguments: [String], extra: [String: String] = [:]) async throws -> (
         status: Int32, stdout: String, stderr: String
     ) {
-        var environment = home.environment(apiPort: nil)
-        environment["OTTO_EXTERNAL_API_URL"] = url
-        environment.merge(extra) { _, new in new }
         let result = try await ChildProcess.run(
-            BuiltProducts.executable("ottoctl"), arguments: arguments, environment: environment)
+            BuiltProducts.executable("ottoctl"), arguments: arguments, environment: ctlEnvironment(extra))
         #expect(!result.stdout.contains(token) && !result.stderr.contains(token), "ottoctl printed the token")
         return result
     }
@@ -54,10 +58,7 @@ struct LiveOtto: Sendable {
     /// Runs `ottoctl` on a pseudo-terminal (util-linux `script`), as an operator at a terminal does; returns what
     /// the terminal showed, stdout and stderr together.
     func ctlOnTerminal(_ arguments: [String], extra: [String: String] = [:]) async throws -> String {
-        var environment = home.environment(apiPort: nil)
-        environment["OTTO_EXTERNAL_API_URL"] = url
-        environment["TERM"] = "xterm"
-        environment.merge(extra) { _, new in new }
+        let environment = ctlEnvironment(["TERM": "xterm"].merging(extra) { _, new in new })
         let command = ([BuiltProducts.executable("ottoctl")] + arguments)
             .map { "'" + $0.replacingOccurrences(of: "'", with: #"'\''"#) + "'" }
             .joined(separator: " ")

@@ -12,6 +12,8 @@ enum PercentEncoding {
         encode(text, keeping: "")
     }
 
+    private static let hexDigits = Array("0123456789ABCDEF".unicodeScalars)
+
     private static func encode(_ text: String, keeping extra: String) -> String {
         let kept = Set(extra.utf8)
         var encoded = ""
@@ -25,10 +27,9 @@ enum PercentEncoding {
             case _ where kept.contains(byte):
                 encoded.unicodeScalars.append(Unicode.Scalar(byte))
             default:
-                let hex = Array("0123456789ABCDEF".unicodeScalars)
                 encoded.unicodeScalars.append("%")
-                encoded.unicodeScalars.append(hex[Int(byte >> 4)])
-                encoded.unicodeScalars.append(hex[Int(byte & 0x0F)])
+                encoded.unicodeScalars.append(hexDigits[Int(byte >> 4)])
+                encoded.unicodeScalars.append(hexDigits[Int(byte & 0x0F)])
             }
         }
         return encoded

@@ -21,10 +21,9 @@ enum Output {
     static let colourOnStdout = colourAllowed(on: STDOUT_FILENO)
     static let colourOnStderr = colourAllowed(on: STDERR_FILENO)
 
-    static func colourAllowed(on descriptor: Int32, environment: [String: String] = ProcessInfo.processInfo.environment)
-        -> Bool
-    {
+    private static func colourAllowed(on descriptor: Int32) -> Bool {
         guard isatty(descriptor) == 1 else { return false }
+        let environment = ProcessInfo.processInfo.environment
         if let noColour = environment["NO_COLOR"], !noColour.isEmpty { return false }
         return environment["TERM"] != "dumb"
     }
@@ -36,6 +35,11 @@ enum Output {
 
     static func line(_ text: String = "") {
         write(Array((text + "\n").utf8), to: STDOUT_FILENO)
+    }
+
+    /// One line per entry, written at once, or the `none` text when there are no entries.
+    static func lines(_ lines: [String], none: String) {
+        line(lines.isEmpty ? none : lines.joined(separator: "\n"))
     }
 
     static func raw(_ data: Data) {

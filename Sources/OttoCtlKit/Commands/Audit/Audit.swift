@@ -40,16 +40,12 @@ extension OttoCtl {
                         Output.raw(reply.body)
                         return
                     }
-                    if audit.entries.isEmpty {
-                        Output.line("no audit entries")
-                        return
-                    }
                     let lines = audit.entries.map { entry in
                         let status = entry.status == "success" ? entry.status : Output.styled(entry.status, .red)
                         return "\(Output.when(entry.createdAt))  \(entry.command)  \(status)"
                             + (entry.errorMessage.map { "  \($0)" } ?? "")
                     }
-                    Output.line(lines.joined(separator: "\n"))
+                    Output.lines(lines, none: "no audit entries")
                 }
             }
         }

@@ -35,16 +35,12 @@ extension OttoCtl.Tasks {
                         Output.raw(reply.body)
                         return
                     }
-                    if list.jobs.isEmpty {
-                        Output.line("no tasks")
-                        return
-                    }
                     let lines = list.jobs.map { job in
                         let state = job.terminalState ?? job.status
                         return "\(job.id)  \(job.type)  \(state)  model \(Output.modelRef(job.modelRef))  "
                             + "runs on \(Self.describe(job.effectiveModel))"
                     }
-                    Output.line(lines.joined(separator: "\n"))
+                    Output.lines(lines, none: "no tasks")
                 }
             }
         }
