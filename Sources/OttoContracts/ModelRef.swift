@@ -54,10 +54,8 @@ public struct ModelRef: Hashable, Sendable, CustomStringConvertible {
 
     /// Trims white space around the text; most references have none, so that case costs no copy.
     private static func trimmed(_ text: String) -> String {
-        let scalars = text.unicodeScalars
-        guard let first = scalars.first, let last = scalars.last else { return text }
-        if !first.properties.isWhitespace && !last.properties.isWhitespace { return text }
-        return String(text.trimmingWhitespace)
+        let trimmed = text.trimmingWhitespace
+        return trimmed.startIndex == text.startIndex && trimmed.endIndex == text.endIndex ? text : String(trimmed)
     }
 
     private static func checkCharacters(providerId: String, modelId: String, given: String) throws(ModelRefError) {

@@ -12,7 +12,6 @@
 /// is set or `TERM` is `dumb`; in a pipe or a file the text is plain.
 enum Output {
     enum Style: String {
-        case bold = "1"
         case dim = "2"
         case red = "31"
         case yellow = "33"
@@ -96,7 +95,7 @@ enum Output {
 
     /// `yyyy-MM-dd HH:mm` in the machine's time zone (TZ, else /etc/localtime), from the C library.
     static func localTime(_ epochMilliseconds: Int64) -> String {
-        var seconds = time_t(epochMilliseconds.dividedRoundingDown(by: 1000))
+        var seconds = time_t(epochMilliseconds / 1000)
         var parts = tm()
         guard localtime_r(&seconds, &parts) != nil else { return "\(epochMilliseconds) ms since 1970" }
         func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
@@ -120,12 +119,5 @@ enum Output {
             default: (seconds / 86_400, "d")
             }
         return "\(max(count, 1)) \(unit)"
-    }
-}
-
-extension Int64 {
-    fileprivate func dividedRoundingDown(by divisor: Int64) -> Int64 {
-        let (quotient, remainder) = quotientAndRemainder(dividingBy: divisor)
-        return remainder < 0 ? quotient - 1 : quotient
     }
 }
