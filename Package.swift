@@ -107,6 +107,7 @@ let package = Package(
             name: "OttoTestSupport",
             dependencies: [
                 "OpenCodeStandIn",
+                "OttoContracts",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],
             path: "Tests/OttoTestSupport"
@@ -131,6 +132,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        .testTarget(name: "OttoExecutableTests", dependencies: ["OttoTestSupport", "OttoContracts", "OttoCore"]),
+        .testTarget(
+            name: "OttoExecutableTests", dependencies: ["OttoTestSupport", "OttoContracts", "OttoCore", "OttoCtlKit"]),
     ]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import OttoContracts
 import OttoCore
 
@@ -23,24 +24,36 @@ struct OttoBench {
         }
     }
 
-    /// Inserts `count` operator jobs (`bench-0` ...), half with a model of their own, for the API benchmark.
+    /// Creates `count` operator jobs (`bench-0` ...), half with a model of their own, for the API benchmark,
+    /// through the same service (rules and audit trail) the API uses.
     static func seedJobs(databasePath: String, count: Int) async throws {
-        let database = try AppDatabase.open(path: databasePath)
+        struct Catalog: CatalogSnapshotProviding {
+            let snapshot = ModelCatalogSnapshot(
+                refs: [try! ModelRef(parsing: "openai/gpt-5")], updatedAt: 1, source: .cache, globalDefault: nil)
+        }
+        struct NoDefaults: FlowDefaultsProviding {
+            func flowDefault(for flow: RuntimeModelFlow) -> ModelRef? { nil }
+        }
+        let logger = Logger(label: "otto-bench")
+        let jobs = JobsService(
+            database: try AppDatabase.open(path: databasePath),
+            resolver: ModelResolver(catalog: Catalog(), flowDefaults: NoDefaults(), logger: logger),
+            catalog: Catalog()
+        )
+        let model = try ModelRef(parsing: "openai/gpt-5")
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         for index in 0..<count {
-            try await database.insertJob(
-                Job(
+            _ = try await jobs.create(
+                JobDraft(
                     id: "bench-\(index)",
                     type: index % 2 == 0 ? "report" : "digest",
                     scheduleType: .recurring,
-                    modelRef: index % 2 == 0 ? "openai/gpt-5" : nil,
                     runAt: now,
                     cadenceMinutes: 60,
-                    payload: #"{"prompt":"benchmark job \#(index)"}"#,
-                    nextRunAt: now,
-                    createdAt: now,
-                    updatedAt: now
-                )
+                    payload: JSONText(validated: #"{"prompt":"benchmark job \#(index)"}"#),
+                    modelRef: index % 2 == 0 ? model : nil
+                ),
+                actor: "otto-bench"
             )
         }
         print("seeded \(count) jobs into \(databasePath)")

@@ -25,6 +25,11 @@ public struct FieldIssues: Error, Equatable, Sendable, LocalizedError, CustomStr
     public init(_ issues: [FieldIssue]) { self.issues = issues }
 
     public var message: String { issues.map(\.description).joined(separator: "; ") }
+
+    /// The one-line summary of an error body: `path: message` for one issue, `N fields are invalid: ...` for more.
+    public var summary: String {
+        issues.count == 1 ? issues[0].description : "\(issues.count) fields are invalid: " + message
+    }
     public var errorDescription: String? { message }
     public var description: String { message }
 }
@@ -39,5 +44,15 @@ public struct ErrorResponse: Codable, Equatable, Sendable {
         self.error = error
         self.message = message
         self.details = details
+    }
+
+    enum CodingKeys: String, CodingKey { case error, message, details }
+
+    /// `details` is left out, not null, when there are none.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(error, forKey: .error)
+        try container.encode(message, forKey: .message)
+        if let details { try container.encode(details, forKey: .details) }
     }
 }

@@ -102,6 +102,28 @@ public struct FlowDefaults: Equatable, Hashable, Sendable {
     }
 }
 
+extension FlowDefaults {
+    /// Validates the members of a parsed `flowDefaults` object (from the config file or a request body).
+    public static func validate(
+        _ members: [JSONCNode.Member],
+        requireAll: Bool,
+        pathPrefix: String
+    ) -> Result<FlowDefaults, FieldIssues> {
+        validate(members.map { ($0.key, RawValue($0.value)) }, requireAll: requireAll, pathPrefix: pathPrefix)
+    }
+}
+
+extension FlowDefaults.RawValue {
+    /// The value of a parsed JSON node, as far as a flow default cares.
+    public init(_ node: JSONCNode) {
+        switch node.kind {
+        case .null: self = .null
+        case .string(let text): self = .string(text)
+        default: self = .other(typeName: node.typeName)
+        }
+    }
+}
+
 extension FlowDefaults: Codable {
     private struct FlowKey: CodingKey {
         var stringValue: String

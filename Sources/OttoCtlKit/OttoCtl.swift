@@ -1,4 +1,5 @@
 import ArgumentParser
+import NIOCore
 
 /// `ottoctl`: operate a running Otto through its external API.
 public struct OttoCtl: AsyncParsableCommand {
@@ -23,4 +24,12 @@ public struct OttoCtl: AsyncParsableCommand {
     )
 
     public init() {}
+
+    /// Runs ottoctl as a process: with one event loop, which is plenty for a command that makes a request or two
+    /// and starts faster than one per core. (NIO takes this setting once, before first use, so it lives here and
+    /// not in the client, which tests create many times in one process.)
+    public static func runAsProcess() async {
+        NIOSingletons.groupLoopCountSuggestion = 1
+        await main()
+    }
 }

@@ -6,4 +6,6 @@ import OttoCtlKit
 @main
 struct OttoCtlMain: AsyncParsableCommand {
     static let configuration = OttoCtl.configuration
+
+    static func main() async { await OttoCtl.runAsProcess() }
 }

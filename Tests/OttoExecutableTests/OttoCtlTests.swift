@@ -227,7 +227,16 @@ struct LiveOtto: Sendable {
         try await LiveOtto.run { otto in
             // Otto's own jobs cannot be created through the API; put one in the state database as Otto would.
             let database = try AppDatabase.open(path: otto.home.stateDatabasePath)
-            try await database.insertJob(
+            struct NoCatalog: CatalogSnapshotProviding, FlowDefaultsProviding {
+                var snapshot: ModelCatalogSnapshot { .empty }
+                func flowDefault(for flow: RuntimeModelFlow) -> ModelRef? { nil }
+            }
+            let jobs = JobsService(
+                database: database,
+                resolver: ModelResolver(
+                    catalog: NoCatalog(), flowDefaults: NoCatalog(), logger: CapturedLogs().logger()),
+                catalog: NoCatalog())
+            try await jobs.ensureSystemJob(
                 Job(
                     id: "system-heartbeat", type: "heartbeat", scheduleType: .recurring, cadenceMinutes: 5,
                     createdAt: 1, updatedAt: 1)

@@ -31,7 +31,7 @@ import Testing
                 }
             }
             // Nothing changed behind the 401s.
-            #expect(try await api.runtime.database.jobs().isEmpty)
+            #expect(try await api.services.jobs.list().isEmpty)
             #expect(try await api.services.models.auditEntries(limit: 10, command: nil).isEmpty)
         }
     }

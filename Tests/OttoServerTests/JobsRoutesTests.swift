@@ -1,9 +1,10 @@
 import Foundation
 import Hummingbird
 import OttoContracts
-import OttoCore
 import OttoTestSupport
 import Testing
+
+@testable import OttoCore
 
 @Suite struct JobsRoutesTests {
     static let recurring =
@@ -17,11 +18,11 @@ import Testing
 
             let job = try await api.job("inbox")
             #expect(job.type == "report")
-            #expect(job.scheduleType == "recurring")
+            #expect(job.scheduleType == .recurring)
             #expect(job.cadenceMinutes == 60)
-            #expect(job.payload == .object(["prompt": .string("summarise")]))
+            #expect(job.payload?.value == .object(["prompt": .string("summarise")]))
             #expect(job.modelRef == nil)
-            #expect(job.managedBy == "operator")
+            #expect(job.managedBy == .operator)
             #expect(job.isMutable)
             #expect(job.runAt != nil && job.nextRunAt == job.runAt)
             #expect(job.effectiveModel == EffectiveModel(ref: "anthropic/claude-opus-4-7", source: .globalDefault))
@@ -37,6 +38,38 @@ import Testing
             let digests = try await api.call(.get, "/external/jobs?type=digest").decode(JobListResponse.self).jobs
             #expect(digests.map(\.id) == [id])
             #expect(digests[0].runAt == 1_900_000_000_000)
+        }
+    }
+
+    @Test func theListingPagesWithLimitAndCursorAndRejectsABadCursor() async throws {
+        try await APIHarness.run { api in
+            for id in ["e", "d", "c", "b", "a"] {
+                try await api.createJob(
+                    #"{"id": "\#(id)", "type": "report", "scheduleType": "recurring", "cadenceMinutes": 5}"#)
+            }
+            let all = try await api.call(.get, "/external/jobs").decode(JobListResponse.self)
+            #expect(all.nextCursor == nil)
+            var seen: [String] = []
+            var path = "/external/jobs?limit=2"
+            while true {
+                let page = try await api.call(.get, path).decode(JobListResponse.self)
+                #expect(page.jobs.count <= 2)
+                seen += page.jobs.map(\.id)
+                guard let cursor = page.nextCursor else { break }
+                path = "/external/jobs?limit=2&cursor=" + cursor
+            }
+            #expect(seen == all.jobs.map(\.id))
+            #expect(Set(seen) == ["a", "b", "c", "d", "e"])
+            let exact = try await api.call(.get, "/external/jobs?limit=5").decode(JobListResponse.self)
+            #expect(exact.jobs.count == 5 && exact.nextCursor == nil)
+            for query in [
+                "limit=0", "limit=1001", "cursor=nope", "cursor=12-zz", "cursor=1-",
+                "cursor=" + String(repeating: "1", count: 3000),
+            ] {
+                let reply = try await api.call(.get, "/external/jobs?\(query)")
+                #expect(reply.status == .badRequest, "\(query)")
+                #expect(reply.error?.error == "invalid_request")
+            }
         }
     }
 
@@ -70,7 +103,7 @@ import Testing
 
             let audit = try await api.call(.get, "/external/jobs/inbox/audit").decode(TaskAuditResponse.self)
             #expect(audit.taskId == "inbox")
-            #expect(audit.entries.map(\.action) == ["update", "create"])
+            #expect(audit.entries.map(\.action) == [.update, .create])
             #expect(audit.entries[0].before?["modelRef"] == .null)
             #expect(audit.entries[0].after?["modelRef"] == .string("openai/gpt-5"))
             #expect(audit.entries[0].actor == "operator")
@@ -156,7 +189,7 @@ import Testing
                 #expect(detail?.message.contains(text) == true, "\(body): \(reply.text)")
             }
             #expect(try await api.createJob("{\"type\": ").status == .badRequest)
-            #expect(try await api.runtime.database.jobs().isEmpty)
+            #expect(try await api.services.jobs.list().isEmpty)
 
             try await api.createJob(Self.recurring)
             let patchCases: [(String, String)] = [
@@ -211,10 +244,11 @@ import Testing
             let system = Job(
                 id: "system-heartbeat", type: "heartbeat", scheduleType: .recurring, cadenceMinutes: 5, createdAt: 1,
                 updatedAt: 1)
-            try await api.runtime.database.insertJob(system)
+            #expect(try await api.services.jobs.ensureSystemJob(system))
+            #expect(try await api.services.jobs.ensureSystemJob(system) == false)
             #expect(try await api.runtime.database.claimJob(id: "system-heartbeat", lockToken: "t", until: 2))
             let shown = try await api.job("system-heartbeat")
-            #expect(shown.managedBy == "system")
+            #expect(shown.managedBy == .system)
             #expect(!shown.isMutable)
             #expect(shown.effectiveModel.source == .globalDefault)
             for (method, path, body) in [
@@ -246,7 +280,7 @@ import Testing
                 #expect(reply.error?.message.contains("running") == true)
             }
             let job = try await api.job("inbox")
-            #expect(job.status == "running")
+            #expect(job.status == .running)
             #expect(!job.isMutable)
             #expect(job.modelRef == nil)
             try await api.runtime.database.releaseJob(id: "inbox", lockToken: "lock-1")
@@ -267,12 +301,12 @@ import Testing
             let deleted = try await api.call(.delete, "/external/jobs/inbox").decode(JobMutationResponse.self)
             #expect(deleted == JobMutationResponse(id: "inbox", status: "deleted"))
             let job = try await api.job("inbox")
-            #expect(job.terminalState == "cancelled")
+            #expect(job.terminalState == .cancelled)
             #expect(job.nextRunAt == nil)
             #expect(try await api.call(.post, "/external/jobs/inbox/run-now").status == .conflict)
             let actions = try await api.call(.get, "/external/jobs/inbox/audit").decode(TaskAuditResponse.self).entries
                 .map(\.action)
-            #expect(actions == ["delete", "run_now", "create"])
+            #expect(actions == [.delete, .runNow, .create])
             #expect(
                 try await api.call(.get, "/external/jobs/inbox/audit?limit=1").decode(TaskAuditResponse.self).entries
                     .count == 1)
@@ -315,8 +349,8 @@ import Testing
             #expect(page.limit == 2 && page.offset == 1)
             #expect(page.runs.map(\.id) == ["run-3", "run-2"])
             #expect(page.runs[0].modelRef == "openai/gpt-5")
-            #expect(page.runs[0].modelSource == "job")
-            #expect(page.runs[0].result == .object(["summary": .string("ok")]))
+            #expect(page.runs[0].modelSource == .job)
+            #expect(page.runs[0].result?.value == .object(["summary": .string("ok")]))
             let defaults = try await api.call(.get, "/external/jobs/inbox/runs").decode(JobRunsResponse.self)
             #expect(defaults.limit == 20 && defaults.offset == 0 && defaults.runs.count == 5)
             let one = try await api.call(.get, "/external/jobs/inbox/runs/run-2").decode(JobRunResponse.self)

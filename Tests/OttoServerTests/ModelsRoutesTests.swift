@@ -47,7 +47,7 @@ import Testing
 
             let audit = try await api.call(.get, "/external/audit?command=external_models_refresh")
                 .decode(CommandAuditResponse.self).entries
-            #expect(audit.map(\.status) == ["failed", "success"])
+            #expect(audit.map(\.status) == [.failed, .success])
             #expect(audit[0].errorMessage?.contains("answered HTTP 503") == true)
         }
     }
@@ -90,7 +90,7 @@ import Testing
 
             let audit = try await api.call(.get, "/external/audit?command=external_models_defaults_update&limit=5")
                 .decode(CommandAuditResponse.self).entries
-            #expect(audit.map(\.status) == ["failed", "success"])
+            #expect(audit.map(\.status) == [.failed, .success])
             #expect(audit[1].metadata?["before"]?["heartbeat"] == .null)
             #expect(audit[1].metadata?["after"]?["heartbeat"] == .string("nano-gpt/NousResearch 2/hermes-4-405b"))
         }
@@ -154,7 +154,7 @@ import Testing
             let audit = try await api.call(.get, "/external/audit?command=external_models_defaults_update&limit=200")
                 .decode(CommandAuditResponse.self).entries
             #expect(audit.count >= cases.count + 1)
-            #expect(audit.allSatisfy { $0.status == "failed" && $0.errorMessage?.isEmpty == false })
+            #expect(audit.allSatisfy { $0.status == .failed && $0.errorMessage?.isEmpty == false })
         }
     }
 

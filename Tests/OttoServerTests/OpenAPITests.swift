@@ -1,8 +1,9 @@
 import Foundation
 import Hummingbird
 import OttoContracts
-import OttoCore
 import Testing
+
+@testable import OttoCore
 
 /// The served OpenAPI document against the real server: every documented operation exists, and what the server
 /// really answers validates against the documented schema, for successes and errors.

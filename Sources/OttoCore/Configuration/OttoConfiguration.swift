@@ -283,14 +283,7 @@ extension OttoConfiguration {
                 let node = object(management.member("flowDefaults"), "modelManagement.flowDefaults"),
                 case .object(let members) = node.kind
             else { return FlowDefaults() }
-            let entries: [(key: String, value: FlowDefaults.RawValue)] = members.map { member in
-                switch member.value.kind {
-                case .null: (member.key, .null)
-                case .string(let text): (member.key, .string(text))
-                default: (member.key, .other(typeName: member.value.typeName))
-                }
-            }
-            switch FlowDefaults.validate(entries, requireAll: false, pathPrefix: "modelManagement.flowDefaults") {
+            switch FlowDefaults.validate(members, requireAll: false, pathPrefix: "modelManagement.flowDefaults") {
             case .success(let defaults):
                 return defaults
             case .failure(let failure):

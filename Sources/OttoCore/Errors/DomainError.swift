@@ -24,4 +24,9 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
     }
 
     public var description: String { message }
+
+    /// Invalid input, summarised in one line (`FieldIssues.summary`) with every issue in `details`.
+    public static func invalid(_ issues: [FieldIssue]) -> DomainError {
+        .invalid(message: FieldIssues(issues).summary, details: issues)
+    }
 }

@@ -75,12 +75,7 @@ public struct ModelManagementService: Sendable {
         ]
         if let ifMatch { metadata["ifMatch"] = .string(ifMatch) }
         if !issues.isEmpty {
-            let error = DomainError.invalid(
-                message: issues.count == 1
-                    ? issues[0].message
-                    : "\(issues.count) flow defaults are invalid: " + issues.map(\.description).joined(separator: "; "),
-                details: issues
-            )
+            let error = DomainError.invalid(issues)
             await audit(Self.defaultsUpdateCommand, status: .failed, error: error.message, metadata: metadata)
             throw error
         }
@@ -114,7 +109,7 @@ public struct ModelManagementService: Sendable {
         if !suggestions.isEmpty {
             message += "; closest matches: " + suggestions.joined(separator: ", ")
         }
-        message += "; if it was added to OpenCode recently, refresh the catalog (ottoctl model refresh) and retry"
+        message += "; if it was added to OpenCode recently, refresh the catalog and retry"
         return FieldIssue(path: path, message: message)
     }
 
@@ -164,7 +159,7 @@ public struct ModelManagementService: Sendable {
             command: command,
             status: status,
             errorMessage: error,
-            metadata: JSONValue.object(metadata).jsonText,
+            metadata: JSONText(.object(metadata)),
             createdAt: Int64((now().timeIntervalSince1970 * 1000).rounded())
         )
         do {
@@ -184,6 +179,16 @@ extension ModelManagementService {
     /// shape), so the audit shows every attempt.
     public func recordRejectedDefaultsUpdate(_ message: String, actor: String = "external_api") async {
         await audit(Self.defaultsUpdateCommand, status: .failed, error: message, metadata: ["actor": .string(actor)])
+    }
+
+    /// What each flow runs on now, and OpenCode's global default (the fallback).
+    public func effectiveModels() -> EffectiveModelsResponse {
+        let resolver = resolver.pinned()
+        var flows: [String: EffectiveModel] = [:]
+        for flow in RuntimeModelFlow.allCases {
+            flows[flow.rawValue] = resolver.effectiveModel(flow: flow, jobModelRef: nil)
+        }
+        return EffectiveModelsResponse(flows: flows, globalDefault: catalog.snapshot.globalDefault?.description)
     }
 
     /// Command audit entries, newest first.

@@ -107,3 +107,18 @@ private struct PinnedDefaults: FlowDefaultsProviding {
     let defaults: FlowDefaults
     func flowDefault(for flow: RuntimeModelFlow) -> ModelRef? { defaults[flow] }
 }
+
+extension ModelResolver {
+    /// What `flow` (or a job of it with `jobModelRef`) would run on now, for showing, not running: a fallback is
+    /// not logged, and no model at all is `unresolved` rather than an error.
+    public func effectiveModel(flow: RuntimeModelFlow, jobModelRef: ModelRef?) -> EffectiveModel {
+        guard let resolved = try? resolve(flow: flow, jobModelRef: jobModelRef, logFallback: false) else {
+            return .unresolved
+        }
+        return EffectiveModel(ref: resolved.ref, source: EffectiveModel.Source(resolved.source))
+    }
+
+    public func effectiveModel(for job: Job) -> EffectiveModel {
+        effectiveModel(flow: job.flow, jobModelRef: job.modelRef)
+    }
+}

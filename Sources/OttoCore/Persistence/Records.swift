@@ -1,144 +1,133 @@
 import GRDB
+import OttoContracts
 
-/// One row of `jobs`. Stays inside OttoCore; other modules see `Job`.
-struct JobRecord: Codable, FetchableRecord, PersistableRecord {
-    static let databaseTableName = "jobs"
+// The entities are defined once, in the contracts (`Job`, `JobRun`, `TaskAuditEntry`, `CommandAuditEntry`); here
+// they become GRDB records of their tables. Columns are the fields in snake_case, and JSON-valued fields live in
+// `<name>_json` columns (the names the TypeScript Otto's schema uses).
 
-    var id: String
-    var type: String
-    var status: String
-    var scheduleType: String
-    var profileId: String?
-    var modelRef: String?
-    var runAt: Int64?
-    var cadenceMinutes: Int?
-    var payload: String?
-    var lastRunAt: Int64?
-    var nextRunAt: Int64?
-    var terminalState: String?
-    var terminalReason: String?
-    var lockToken: String?
-    var lockExpiresAt: Int64?
-    var createdAt: Int64
-    var updatedAt: Int64
+/// Field name ↔ column name, for the record types below.
+enum ColumnNaming {
+    static let jsonFields: Set<String> = ["result", "before", "after", "metadata"]
+    static let jsonColumns: Set<String> = Set(jsonFields.map { snakeCased($0) + "_json" })
 
-    enum CodingKeys: String, CodingKey {
-        case id, type, status
-        case scheduleType = "schedule_type"
-        case profileId = "profile_id"
-        case modelRef = "model_ref"
-        case runAt = "run_at"
-        case cadenceMinutes = "cadence_minutes"
-        case payload
-        case lastRunAt = "last_run_at"
-        case nextRunAt = "next_run_at"
-        case terminalState = "terminal_state"
-        case terminalReason = "terminal_reason"
-        case lockToken = "lock_token"
-        case lockExpiresAt = "lock_expires_at"
-        case createdAt = "created_at"
-        case updatedAt = "updated_at"
+    static let encoding = DatabaseColumnEncodingStrategy.custom { key in
+        let column = snakeCased(key.stringValue)
+        return jsonFields.contains(key.stringValue) ? column + "_json" : column
     }
 
-    enum Columns {
-        static let id = Column(CodingKeys.id)
-        static let type = Column(CodingKeys.type)
-        static let modelRef = Column(CodingKeys.modelRef)
-        static let updatedAt = Column(CodingKeys.updatedAt)
-        static let createdAt = Column(CodingKeys.createdAt)
-    }
-}
-
-struct JobRunRecord: Codable, FetchableRecord, PersistableRecord {
-    static let databaseTableName = "job_runs"
-
-    var id: String
-    var jobId: String
-    var scheduledFor: Int64
-    var startedAt: Int64
-    var finishedAt: Int64?
-    var status: String
-    var errorCode: String?
-    var errorMessage: String?
-    var resultJson: String?
-    var modelRef: String?
-    var modelSource: String?
-    var createdAt: Int64
-
-    enum CodingKeys: String, CodingKey {
-        case id
-        case jobId = "job_id"
-        case scheduledFor = "scheduled_for"
-        case startedAt = "started_at"
-        case finishedAt = "finished_at"
-        case status
-        case errorCode = "error_code"
-        case errorMessage = "error_message"
-        case resultJson = "result_json"
-        case modelRef = "model_ref"
-        case modelSource = "model_source"
-        case createdAt = "created_at"
+    static let decoding = DatabaseColumnDecodingStrategy.custom { column in
+        var column = column
+        if jsonColumns.contains(column) { column.removeLast(5) }
+        return AnyCodingKey(camelCased(column))
     }
 
-    enum Columns {
-        static let jobId = Column(CodingKeys.jobId)
-        static let createdAt = Column(CodingKeys.createdAt)
-        static let id = Column(CodingKeys.id)
+    static func snakeCased(_ name: String) -> String {
+        var out = ""
+        for character in name {
+            if character.isUppercase {
+                out.append("_")
+                out.append(contentsOf: character.lowercased())
+            } else {
+                out.append(character)
+            }
+        }
+        return out
+    }
+
+    static func camelCased(_ column: String) -> String {
+        var out = ""
+        var upperNext = false
+        for character in column {
+            if character == "_" {
+                upperNext = true
+            } else {
+                out.append(upperNext ? Character(character.uppercased()) : character)
+                upperNext = false
+            }
+        }
+        return out
     }
 }
 
-struct TaskAuditRecord: Codable, FetchableRecord, MutablePersistableRecord {
-    static let databaseTableName = "task_audit"
-
-    var id: Int64?
-    var taskId: String
-    var action: String
-    var lane: String
-    var actor: String?
-    var beforeJson: String?
-    var afterJson: String?
-    var metadataJson: String?
-    var createdAt: Int64
-
-    enum CodingKeys: String, CodingKey {
-        case id
-        case taskId = "task_id"
-        case action, lane, actor
-        case beforeJson = "before_json"
-        case afterJson = "after_json"
-        case metadataJson = "metadata_json"
-        case createdAt = "created_at"
-    }
-
-    enum Columns {
-        static let id = Column(CodingKeys.id)
-        static let taskId = Column(CodingKeys.taskId)
-    }
-
-    mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+struct AnyCodingKey: CodingKey {
+    let stringValue: String
+    init(_ stringValue: String) { self.stringValue = stringValue }
+    init?(stringValue: String) { self.stringValue = stringValue }
+    var intValue: Int? { nil }
+    init?(intValue: Int) { nil }
 }
 
-struct CommandAuditRecord: Codable, FetchableRecord, MutablePersistableRecord {
-    static let databaseTableName = "command_audit"
+extension Job: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "jobs"
+    public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { ColumnNaming.encoding }
+    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { ColumnNaming.decoding }
 
-    var id: Int64?
-    var command: String
-    var status: String
-    var errorMessage: String?
-    var metadataJson: String?
-    var createdAt: Int64
-
-    enum CodingKeys: String, CodingKey {
-        case id, command, status
-        case errorMessage = "error_message"
-        case metadataJson = "metadata_json"
-        case createdAt = "created_at"
+    public enum Columns {
+        public static let id = Column("id")
+        public static let type = Column("type")
+        public static let createdAt = Column("created_at")
     }
-
-    enum Columns {
-        static let id = Column(CodingKeys.id)
-        static let command = Column(CodingKeys.command)
-    }
-
-    mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
+
+extension JobRun: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "job_runs"
+    public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { ColumnNaming.encoding }
+    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { ColumnNaming.decoding }
+
+    public enum Columns {
+        public static let id = Column("id")
+        public static let jobId = Column("job_id")
+        public static let createdAt = Column("created_at")
+    }
+}
+
+extension TaskAuditEntry: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "task_audit"
+    public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { ColumnNaming.encoding }
+    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { ColumnNaming.decoding }
+
+    public enum Columns {
+        public static let id = Column("id")
+        public static let taskId = Column("task_id")
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+extension CommandAuditEntry: FetchableRecord, MutablePersistableRecord {
+    public static let databaseTableName = "command_audit"
+    public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { ColumnNaming.encoding }
+    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { ColumnNaming.decoding }
+
+    public enum Columns {
+        public static let id = Column("id")
+        public static let command = Column("command")
+    }
+
+    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
+}
+
+// Column values: text columns hold a model reference, validated JSON, or an enum's raw value.
+
+extension ModelRef: DatabaseValueConvertible {
+    public var databaseValue: DatabaseValue { description.databaseValue }
+    public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> ModelRef? {
+        String.fromDatabaseValue(dbValue).flatMap { try? ModelRef(parsing: $0) }
+    }
+}
+
+extension JSONText: DatabaseValueConvertible {
+    public var databaseValue: DatabaseValue { text.databaseValue }
+    /// The schema checks `json_valid` on every JSON column, so the text is taken as it is.
+    public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> JSONText? {
+        String.fromDatabaseValue(dbValue).map(JSONText.init(validated:))
+    }
+}
+
+extension Job.Status: DatabaseValueConvertible {}
+extension Job.ScheduleType: DatabaseValueConvertible {}
+extension Job.TerminalState: DatabaseValueConvertible {}
+extension JobRun.Status: DatabaseValueConvertible {}
+extension ModelSource: DatabaseValueConvertible {}
+extension TaskAuditEntry.Action: DatabaseValueConvertible {}
+extension CommandAuditEntry.Status: DatabaseValueConvertible {}

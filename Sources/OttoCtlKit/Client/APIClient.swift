@@ -14,7 +14,8 @@ import OttoContracts
     import Glibc
 #endif
 
-/// A typed client of the external API. Every failure becomes a `CLIError` that says what happened and what to do.
+/// A typed client of the external API: one method per operation, the only code in ottoctl that knows a path.
+/// Every failure becomes a `CLIError` that says what happened and what to do.
 struct APIClient {
     struct Reply {
         let status: Int
@@ -22,29 +23,38 @@ struct APIClient {
         let etag: String?
     }
 
+    /// A decoded answer with the bytes it came from (printed as they are for `--json`).
+    struct Answer<Value> {
+        let value: Value
+        let body: Data
+        let etag: String?
+    }
+
     let connection: Connection
     let verbose: Bool
+    let output: Output
     private let http: HTTPClient
 
-    init(connection: Connection, verbose: Bool) {
+    init(connection: Connection, verbose: Bool, output: Output) {
         self.connection = connection
         self.verbose = verbose
+        self.output = output
         var configuration = HTTPClient.Configuration()
         // A refused connection should be reported at once, not retried until a timeout.
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.timeout.connect = .seconds(5)
-        // One event loop is plenty for a command that makes a request or two, and starts faster than one per core.
-        NIOSingletons.groupLoopCountSuggestion = 1
         self.http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
     }
 
     /// Runs `body` with a client and shuts it down afterwards.
     static func with<T>(
         _ options: ConnectionOptions,
+        environment: [String: String],
+        output: Output,
         _ body: (APIClient) async throws -> T
     ) async throws -> T {
-        let connection = try Connection.resolve(options, environment: ProcessInfo.processInfo.environment)
-        let client = APIClient(connection: connection, verbose: options.verbose)
+        let connection = try Connection.resolve(options, environment: environment)
+        let client = APIClient(connection: connection, verbose: options.verbose, output: output)
         do {
             let result = try await body(client)
             try? await client.http.shutdown()
@@ -72,7 +82,7 @@ struct APIClient {
             request.body = .bytes(ByteBuffer(bytes: json))
         }
         if let ifMatch { request.headers.add(name: "If-Match", value: ifMatch) }
-        if verbose { Output.trace("> \(method.rawValue) \(url)") }
+        if verbose { output.trace("> \(method.rawValue) \(url)") }
         let started = ContinuousClock.now
         let response: HTTPClientResponse
         let body: ByteBuffer
@@ -89,7 +99,7 @@ struct APIClient {
             let elapsed = ContinuousClock.now - started
             let milliseconds =
                 elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
-            Output.trace("< \(status) \(response.status.reasonPhrase) (\(milliseconds) ms)")
+            output.trace("< \(status) \(response.status.reasonPhrase) (\(milliseconds) ms)")
         }
         let reply = Reply(
             status: status, body: Data(body.readableBytesView), etag: response.headers.first(name: "ETag"))
@@ -99,10 +109,76 @@ struct APIClient {
         return reply
     }
 
-    func get<T: Decodable>(_ path: String, as type: T.Type) async throws -> (T, Reply) {
-        let reply = try await send(.GET, path)
-        return (try decode(type, reply), reply)
+    func get<T: Decodable>(_ path: String, as type: T.Type) async throws -> Answer<T> {
+        try answer(try await send(.GET, path), as: type)
     }
+
+    func answer<T: Decodable>(_ reply: Reply, as type: T.Type) throws -> Answer<T> {
+        Answer(value: try decode(type, reply), body: reply.body, etag: reply.etag)
+    }
+
+    // The operations.
+
+    func catalog() async throws -> Answer<CatalogResponse> {
+        try await get("/external/models/catalog", as: CatalogResponse.self)
+    }
+
+    func refreshCatalog() async throws -> Answer<RefreshResponse> {
+        try answer(try await send(.POST, "/external/models/refresh"), as: RefreshResponse.self)
+    }
+
+    func defaults() async throws -> Answer<FlowDefaultsBody> {
+        try await get("/external/models/defaults", as: FlowDefaultsBody.self)
+    }
+
+    /// Replaces the flow defaults if they are still at version `ifMatch`; nil if they changed meanwhile (412).
+    func putDefaults(_ defaults: FlowDefaults, ifMatch: String?) async throws -> Answer<FlowDefaultsBody>? {
+        let body = try JSONEncoder().encode(FlowDefaultsBody(flowDefaults: defaults))
+        let reply = try await send(.PUT, "/external/models/defaults", json: body, ifMatch: ifMatch, accept: [412])
+        return reply.status == 412 ? nil : try answer(reply, as: FlowDefaultsBody.self)
+    }
+
+    func effectiveModels() async throws -> Answer<EffectiveModelsResponse> {
+        try await get("/external/models/effective", as: EffectiveModelsResponse.self)
+    }
+
+    /// One page of jobs: `limit` of them after `cursor`.
+    func jobs(limit: Int, cursor: String?) async throws -> Answer<JobListResponse> {
+        var path = "/external/jobs?limit=\(limit)"
+        if let cursor { path += "&cursor=" + PercentEncoding.queryValue(cursor) }
+        return try await get(path, as: JobListResponse.self)
+    }
+
+    /// Every job, fetched a page at a time.
+    func allJobs(pageSize: Int = 500) async throws -> [JobBody] {
+        var jobs: [JobBody] = []
+        var cursor: String?
+        repeat {
+            let page = try await self.jobs(limit: pageSize, cursor: cursor).value
+            jobs += page.jobs
+            cursor = page.nextCursor
+        } while cursor != nil
+        return jobs
+    }
+
+    func job(id: String) async throws -> Answer<JobResponse> {
+        try await get(Self.jobPath(id), as: JobResponse.self)
+    }
+
+    /// Sets a job's model, or inherit for nil.
+    func setJobModel(id: String, to ref: ModelRef?) async throws -> Answer<JobMutationResponse> {
+        let body = ref.map { #"{"modelRef": \#(jsonQuoted($0.description))}"# } ?? #"{"modelRef": null}"#
+        return try answer(
+            try await send(.PATCH, Self.jobPath(id), json: Data(body.utf8)), as: JobMutationResponse.self)
+    }
+
+    func commandAudit(limit: Int, command: String?) async throws -> Answer<CommandAuditResponse> {
+        var path = "/external/audit?limit=\(limit)"
+        if let command { path += "&command=" + PercentEncoding.queryValue(command) }
+        return try await get(path, as: CommandAuditResponse.self)
+    }
+
+    static func jobPath(_ id: String) -> String { "/external/jobs/" + PercentEncoding.pathSegment(id) }
 
     func decode<T: Decodable>(_ type: T.Type, _ reply: Reply) throws -> T {
         do {

@@ -21,14 +21,39 @@ struct CLIError: Error, LocalizedError, CustomStringConvertible {
     var description: String { message }
 }
 
-extension AsyncParsableCommand {
-    /// Runs `body`, printing a `CLIError` on stderr and exiting with its status.
-    func reportingErrors(_ body: () async throws -> Void) async throws {
+/// What a command works with: the API client and where its output goes.
+struct CommandContext {
+    let client: APIClient
+    let output: Output
+}
+
+/// A command that talks to the API. Its `run(in:)` does the work; the default `run()` builds the real context
+/// (client from the connection options and the environment, standard output), reports a failure once and sets
+/// the exit status. Tests call `execute(environment:output:)` with captured output.
+protocol APICommand: AsyncParsableCommand {
+    var connection: ConnectionOptions { get }
+    func run(in context: CommandContext) async throws
+}
+
+extension APICommand {
+    func run() async throws {
+        let status = await execute(environment: ProcessInfo.processInfo.environment, output: .standard)
+        if status != 0 { throw ExitCode(status) }
+    }
+
+    /// Runs the command and returns its exit status: 0, 64 for input the server rejects as invalid, else 1.
+    func execute(environment: [String: String], output: Output) async -> Int32 {
         do {
-            try await body()
+            try await APIClient.with(connection, environment: environment, output: output) { client in
+                try await run(in: CommandContext(client: client, output: output))
+            }
+            return 0
         } catch let error as CLIError {
-            Output.error(error.message)
-            throw ExitCode(error.isInvalidInput ? 64 : 1)
+            output.error(error.message)
+            return error.isInvalidInput ? 64 : 1
+        } catch {
+            output.error(String(describing: error))
+            return 1
         }
     }
 }

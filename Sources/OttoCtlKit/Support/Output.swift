@@ -1,3 +1,5 @@
+import OttoContracts
+
 #if canImport(FoundationEssentials)
     import FoundationEssentials
 #else
@@ -6,19 +8,38 @@
 
 #if canImport(Glibc)
     import Glibc
+    private let systemWrite = Glibc.write
+#elseif canImport(Musl)
+    import Musl
+    private let systemWrite = Musl.write
+#elseif canImport(Darwin)
+    import Darwin
+    private let systemWrite = Darwin.write
 #endif
 
-/// Results go to stdout, messages to stderr. Colour only where a person reads it: on a terminal, unless `NO_COLOR`
-/// is set or `TERM` is `dumb`; in a pipe or a file the text is plain.
-enum Output {
+/// Where a command's output goes. Results go to stdout, messages to stderr. Colour only where a person reads it:
+/// on a terminal, unless `NO_COLOR` is set or `TERM` is `dumb`; in a pipe or a file the text is plain.
+/// `standard` writes to the process's stdout and stderr; tests capture both with `Output.Captured`.
+struct Output: Sendable {
     enum Style: String {
         case dim = "2"
         case red = "31"
         case yellow = "33"
     }
 
-    static let colourOnStdout = colourAllowed(on: STDOUT_FILENO)
-    static let colourOnStderr = colourAllowed(on: STDERR_FILENO)
+    enum Stream: Sendable { case stdout, stderr }
+
+    let write: @Sendable (Stream, [UInt8]) -> Void
+    let colourOnStdout: Bool
+    let colourOnStderr: Bool
+
+    static let standard = Output(
+        write: { stream, bytes in
+            writeAll(bytes, to: stream == .stdout ? STDOUT_FILENO : STDERR_FILENO)
+        },
+        colourOnStdout: colourAllowed(on: STDOUT_FILENO),
+        colourOnStderr: colourAllowed(on: STDERR_FILENO)
+    )
 
     private static func colourAllowed(on descriptor: Int32) -> Bool {
         guard isatty(descriptor) == 1 else { return false }
@@ -28,44 +49,49 @@ enum Output {
     }
 
     /// The text in the style when stdout shows colour, else as it is.
-    static func styled(_ text: String, _ style: Style, colour: Bool = colourOnStdout) -> String {
+    func styled(_ text: String, _ style: Style) -> String {
+        Self.styled(text, style, colour: colourOnStdout)
+    }
+
+    static func styled(_ text: String, _ style: Style, colour: Bool) -> String {
         colour ? "\u{1B}[\(style.rawValue)m\(text)\u{1B}[0m" : text
     }
 
-    static func line(_ text: String = "") {
-        write(Array((text + "\n").utf8), to: STDOUT_FILENO)
+    func line(_ text: String = "") {
+        write(.stdout, Array((text + "\n").utf8))
     }
 
-    /// One line per entry, written at once, or the `none` text when there are no entries.
-    static func lines(_ lines: [String], none: String) {
+    /// The lines in one write, or `none` when there are none.
+    func lines(_ lines: [String], none: String) {
         line(lines.isEmpty ? none : lines.joined(separator: "\n"))
     }
 
-    static func raw(_ data: Data) {
+    /// Bytes as they are (an API body for `--json`), ending in a line break.
+    func raw(_ data: some Collection<UInt8>) {
         var bytes = Array(data)
         if bytes.last != UInt8(ascii: "\n") { bytes.append(UInt8(ascii: "\n")) }
-        write(bytes, to: STDOUT_FILENO)
+        write(.stdout, bytes)
     }
 
-    static func error(_ text: String) {
-        write(Array("\(styled("ottoctl:", .red, colour: colourOnStderr)) \(text)\n".utf8), to: STDERR_FILENO)
+    func error(_ text: String) {
+        write(.stderr, Array("\(Self.styled("ottoctl:", .red, colour: colourOnStderr)) \(text)\n".utf8))
     }
 
-    static func warning(_ text: String) {
-        write(Array("\(styled("warning:", .yellow, colour: colourOnStderr)) \(text)\n".utf8), to: STDERR_FILENO)
+    func warning(_ text: String) {
+        write(.stderr, Array("\(Self.styled("warning:", .yellow, colour: colourOnStderr)) \(text)\n".utf8))
     }
 
-    static func trace(_ text: String) {
-        write(Array((text + "\n").utf8), to: STDERR_FILENO)
+    func trace(_ text: String) {
+        write(.stderr, Array((text + "\n").utf8))
     }
 
     /// Writes everything; when the reader has gone away (`ottoctl model list | head`), stops quietly, as
     /// command-line tools do, instead of crashing on the broken pipe.
-    private static func write(_ bytes: [UInt8], to descriptor: Int32) {
+    private static func writeAll(_ bytes: [UInt8], to descriptor: Int32) {
         var offset = 0
         while offset < bytes.count {
             let written = bytes.withUnsafeBytes { buffer in
-                Glibc.write(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
+                systemWrite(descriptor, buffer.baseAddress! + offset, buffer.count - offset)
             }
             if written < 0 {
                 if errno == EINTR { continue }
@@ -77,8 +103,8 @@ enum Output {
     }
 
     /// `provider/model`, or `inherit` (dimmed) for none.
-    static func modelRef(_ ref: String?) -> String {
-        ref ?? styled("inherit", .dim)
+    func modelRef(_ ref: ModelRef?) -> String {
+        ref?.description ?? styled("inherit", .dim)
     }
 
     /// The text followed by spaces up to `width` characters, for aligned columns.

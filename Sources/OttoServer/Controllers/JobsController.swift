@@ -25,17 +25,37 @@ struct JobsController<Context: RequestContext>: Sendable {
         routes.on(.get, "/external/jobs/:id/runs/:runId") { _, context in try await self.run(context) }
     }
 
+    /// Every job (no parameters), or a page of `limit` jobs after `cursor`. Streamed page by page as the service
+    /// hands the pages over, so listing 10,000 jobs never holds the whole body (about 5 MB) in memory.
     func list(_ request: Request) async throws -> Response {
         let type = request.uri.queryParameters["type"].map(String.init)
-        return Response(
-            status: .ok,
-            headers: [.contentType: JSONResponse.contentType],
-            body: JobJSONWriter.list(jobs, type: type)
-        )
+        let limit = try RequestReading.optionalInteger(request, "limit", in: 1...JobsService.maxPageSize)
+        let cursor = try request.uri.queryParameters["cursor"].map { try JobListCursor.decode(String($0)) }
+        let jobs = self.jobs
+        let body = ResponseBody { writer in
+            let encoder = CompactJSONEncoder()
+            var bytes = Array("{\"jobs\":[".utf8)
+            var first = true
+            let next = try await jobs.list(type: type, after: cursor, limit: limit) { page in
+                for job in page {
+                    if !first { bytes.append(UInt8(ascii: ",")) }
+                    first = false
+                    try encoder.encode(job, appendingTo: &bytes)
+                }
+                try await writer.write(ByteBuffer(bytes: bytes))
+                bytes.removeAll(keepingCapacity: true)
+            }
+            bytes.append(contentsOf: "],\"nextCursor\":".utf8)
+            try encoder.encode(next.map(JobListCursor.encode), appendingTo: &bytes)
+            bytes.append(UInt8(ascii: "}"))
+            try await writer.write(ByteBuffer(bytes: bytes))
+            try await writer.finish(nil)
+        }
+        return Response(status: .ok, headers: [.contentType: JSONResponse.contentType], body: body)
     }
 
     func get(_ context: Context) async throws -> Response {
-        JSONResponse.bytes(JobJSONWriter.single(try await jobs.get(id: try Self.id(context))))
+        try JSONResponse.make(JobResponse(job: try await jobs.get(id: try Self.id(context))))
     }
 
     func create(_ request: Request) async throws -> Response {
@@ -113,7 +133,7 @@ struct JobsController<Context: RequestContext>: Sendable {
         }
         guard reader.issues.isEmpty else { throw APIError.invalid(reader.issues) }
         let job = try await jobs.update(id: id, patch, actor: Self.actor)
-        return Self.mutation(id: job.id, status: "updated")
+        return try JSONResponse.make(JobMutationResponse(id: job.id, status: "updated"))
     }
 
     func delete(_ context: Context) async throws -> Response {
@@ -131,19 +151,7 @@ struct JobsController<Context: RequestContext>: Sendable {
     func audit(_ request: Request, _ context: Context) async throws -> Response {
         let id = try Self.id(context)
         let limit = try RequestReading.integer(request, "limit", in: 1...200, default: 20)
-        let entries = try await jobs.audit(id: id, limit: limit).map { entry in
-            TaskAuditEntryBody(
-                id: entry.id ?? 0,
-                taskId: entry.taskId,
-                action: entry.action.rawValue,
-                lane: entry.lane,
-                actor: entry.actor,
-                before: entry.before.flatMap(JSONValue.init(jsonText:)),
-                after: entry.after.flatMap(JSONValue.init(jsonText:)),
-                metadata: entry.metadata.flatMap(JSONValue.init(jsonText:)),
-                createdAt: entry.createdAt
-            )
-        }
+        let entries = try await jobs.audit(id: id, limit: limit)
         return try JSONResponse.make(TaskAuditResponse(taskId: id, entries: entries))
     }
 
@@ -153,7 +161,7 @@ struct JobsController<Context: RequestContext>: Sendable {
         let offset = try RequestReading.integer(request, "offset", in: 0...Int.max, default: 0)
         let page = try await jobs.runs(id: id, limit: limit, offset: offset)
         return try JSONResponse.make(
-            JobRunsResponse(taskId: id, total: page.total, limit: limit, offset: offset, runs: page.runs.map(Self.body))
+            JobRunsResponse(taskId: id, total: page.total, limit: limit, offset: offset, runs: page.runs)
         )
     }
 
@@ -161,18 +169,7 @@ struct JobsController<Context: RequestContext>: Sendable {
         let id = try Self.id(context)
         let runId = try Self.pathParameter("runId", context)
         return try JSONResponse.make(
-            JobRunResponse(taskId: id, run: Self.body(try await jobs.run(id: id, runId: runId))))
-    }
-
-    /// `{"id": ..., "status": ...}`, the answer of the busiest route, written without an encoder.
-    static func mutation(id: String, status: StaticString) -> Response {
-        var buffer = ByteBuffer()
-        buffer.writeStaticString("{\"id\":")
-        JobJSONWriter.string(id, &buffer)
-        buffer.writeStaticString(",\"status\":\"")
-        buffer.writeStaticString(status)
-        buffer.writeStaticString("\"}")
-        return JSONResponse.bytes(buffer)
+            JobRunResponse(taskId: id, run: try await jobs.run(id: id, runId: runId)))
     }
 
     static func id(_ context: Context) throws -> String {
@@ -190,21 +187,39 @@ struct JobsController<Context: RequestContext>: Sendable {
         }
         return decoded
     }
+}
 
-    static func body(_ run: JobRun) -> JobRunBody {
-        JobRunBody(
-            id: run.id,
-            jobId: run.jobId,
-            scheduledFor: run.scheduledFor,
-            startedAt: run.startedAt,
-            finishedAt: run.finishedAt,
-            status: run.status.rawValue,
-            errorCode: run.errorCode,
-            errorMessage: run.errorMessage,
-            result: run.result.flatMap(JSONValue.init(jsonText:)),
-            modelRef: run.modelRef,
-            modelSource: run.modelSource?.rawValue,
-            createdAt: run.createdAt
-        )
+/// The `cursor` of a job listing: where the previous page ended, as `<createdAt>-<id as hex>`. Opaque to clients.
+enum JobListCursor {
+    static let maxLength = 2_048
+
+    static func encode(_ cursor: JobCursor) -> String {
+        "\(cursor.createdAt)-"
+            + cursor.id.utf8.map { byte in
+                let hex = String(byte, radix: 16)
+                return byte < 16 ? "0" + hex : hex
+            }.joined()
+    }
+
+    static func decode(_ text: String) throws -> JobCursor {
+        let invalid = APIError.invalid([
+            FieldIssue(
+                path: "cursor", message: "not a cursor this API handed out; pass nextCursor of the previous page")
+        ])
+        guard text.utf8.count <= maxLength, let dash = text.firstIndex(of: "-"),
+            let createdAt = Int64(text[..<dash])
+        else { throw invalid }
+        let hex = Array(text[text.index(after: dash)...].utf8)
+        guard hex.count % 2 == 0 else { throw invalid }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(hex.count / 2)
+        for index in stride(from: 0, to: hex.count, by: 2) {
+            guard let byte = UInt8(String(decoding: hex[index...index + 1], as: UTF8.self), radix: 16) else {
+                throw invalid
+            }
+            bytes.append(byte)
+        }
+        guard let id = String(validating: bytes, as: UTF8.self), !id.isEmpty else { throw invalid }
+        return JobCursor(createdAt: createdAt, id: id)
     }
 }

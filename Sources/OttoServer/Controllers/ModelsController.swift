@@ -33,20 +33,7 @@ struct ModelsController<Context: RequestContext>: Sendable {
     }
 
     func effective() async throws -> Response {
-        let resolver = models.resolver.pinned()
-        var flows: [String: EffectiveModel] = [:]
-        for flow in RuntimeModelFlow.allCases {
-            if let resolved = try? resolver.resolve(flow: flow, jobModelRef: nil, logFallback: false) {
-                flows[flow.rawValue] = EffectiveModel(
-                    ref: resolved.ref.description,
-                    source: EffectiveModel.Source(rawValue: resolved.source.rawValue) ?? .unresolved
-                )
-            } else {
-                flows[flow.rawValue] = EffectiveModel(ref: nil, source: .unresolved)
-            }
-        }
-        let globalDefault = models.catalog.snapshot.globalDefault?.description
-        return try JSONResponse.make(EffectiveModelsResponse(flows: flows, globalDefault: globalDefault))
+        try JSONResponse.make(models.effectiveModels())
     }
 
     func updateDefaults(_ request: Request) async throws -> Response {
@@ -72,14 +59,7 @@ struct ModelsController<Context: RequestContext>: Sendable {
             reader.fail("flowDefaults", "expected an object, got \(node.typeName)")
             throw APIError.invalid(reader.issues)
         }
-        let entries: [(key: String, value: FlowDefaults.RawValue)] = members.map { member in
-            switch member.value.kind {
-            case .null: (member.key, .null)
-            case .string(let text): (member.key, .string(text))
-            default: (member.key, .other(typeName: member.value.typeName))
-            }
-        }
-        switch FlowDefaults.validate(entries, requireAll: true, pathPrefix: "flowDefaults") {
+        switch FlowDefaults.validate(members, requireAll: true, pathPrefix: "flowDefaults") {
         case .success(let defaults):
             guard reader.issues.isEmpty else { throw APIError.invalid(reader.issues) }
             return defaults
@@ -111,8 +91,7 @@ final class CatalogBodyCache: Sendable {
             updatedAt: snapshot.updatedAt,
             source: snapshot.source
         )
-        let data = (try? JSONResponse.encoder().encode(response)) ?? Data()
-        let body = ByteBuffer(bytes: data)
+        let body = (try? JSONResponse.buffer(response)) ?? ByteBuffer()
         entry.withLock {
             $0 = Entry(updatedAt: snapshot.updatedAt, source: snapshot.source, count: snapshot.count, body: body)
         }

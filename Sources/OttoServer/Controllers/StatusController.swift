@@ -22,16 +22,7 @@ struct StatusController<Context: RequestContext>: Sendable {
     func audit(_ request: Request) async throws -> Response {
         let limit = try RequestReading.integer(request, "limit", in: 1...200, default: 20)
         let command = request.uri.queryParameters["command"].map(String.init)
-        let entries = try await models.auditEntries(limit: limit, command: command).map { entry in
-            CommandAuditEntryBody(
-                id: entry.id ?? 0,
-                command: entry.command,
-                status: entry.status.rawValue,
-                errorMessage: entry.errorMessage,
-                metadata: entry.metadata.flatMap(JSONValue.init(jsonText:)),
-                createdAt: entry.createdAt
-            )
-        }
+        let entries = try await models.auditEntries(limit: limit, command: command)
         return try JSONResponse.make(CommandAuditResponse(entries: entries))
     }
 }

@@ -42,12 +42,6 @@ public struct APIError: HTTPResponseError, Sendable {
     }
 
     static func invalid(_ issues: [FieldIssue]) -> APIError {
-        APIError(
-            .invalidRequest,
-            issues.count == 1
-                ? "\(issues[0].path): \(issues[0].message)"
-                : "\(issues.count) fields are invalid: " + issues.map(\.description).joined(separator: "; "),
-            details: issues
-        )
+        APIError(.invalidRequest, FieldIssues(issues).summary, details: issues)
     }
 }

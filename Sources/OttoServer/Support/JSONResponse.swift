@@ -1,21 +1,19 @@
-import Foundation
 import Hummingbird
 import NIOCore
+import OttoContracts
 
+/// Every JSON body the API writes goes through here, encoded by `CompactJSONEncoder`.
 enum JSONResponse {
     static let contentType = "application/json; charset=utf-8"
-
-    static func encoder() -> JSONEncoder {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }
 
     static func make(_ value: some Encodable, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws
         -> Response
     {
-        let data = try encoder().encode(value)
-        return bytes(ByteBuffer(bytes: data), status: status, headers: headers)
+        bytes(try buffer(value), status: status, headers: headers)
+    }
+
+    static func buffer(_ value: some Encodable) throws -> ByteBuffer {
+        ByteBuffer(bytes: try CompactJSONEncoder().encode(value))
     }
 
     static func bytes(_ buffer: ByteBuffer, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) -> Response {

@@ -52,7 +52,12 @@ enum RequestReading {
         in range: ClosedRange<Int>,
         default defaultValue: Int
     ) throws -> Int {
-        guard let text = request.uri.queryParameters[Substring(name)] else { return defaultValue }
+        try optionalInteger(request, name, in: range) ?? defaultValue
+    }
+
+    /// An integer query parameter within `range`, or nil when absent.
+    static func optionalInteger(_ request: Request, _ name: String, in range: ClosedRange<Int>) throws -> Int? {
+        guard let text = request.uri.queryParameters[Substring(name)] else { return nil }
         guard let value = Int(text), range.contains(value) else {
             let bound =
                 range.upperBound == Int.max
@@ -125,12 +130,12 @@ struct ObjectReader {
         }
     }
 
-    /// A JSON object, returned as its compact JSON text.
-    mutating func object(_ key: String) -> Field<String> {
+    /// A JSON object, returned as its text (already validated by the parse of the whole body).
+    mutating func object(_ key: String) -> Field<JSONText> {
         guard let node = members[key] else { return .absent }
         switch node.kind {
         case .null: return .null
-        case .object: return .value(String(decoding: bytes[node.range], as: UTF8.self))
+        case .object: return .value(JSONText(validated: String(decoding: bytes[node.range], as: UTF8.self)))
         default:
             fail(key, "expected an object, got \(node.typeName)")
             return .absent
@@ -164,8 +169,4 @@ struct ObjectReader {
             return .value(value)
         }
     }
-}
-
-extension Job.ScheduleType: CaseIterable {
-    public static var allCases: [Job.ScheduleType] { [.recurring, .oneshot] }
 }

@@ -1,14 +1,8 @@
 import ArgumentParser
 import OttoContracts
 
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
-
 extension OttoCtl {
-    struct Audit: AsyncParsableCommand {
+    struct Audit: APICommand {
         static let configuration = CommandConfiguration(
             commandName: "audit",
             abstract: "Show recent catalog refreshes and flow default changes, newest first.")
@@ -28,26 +22,17 @@ extension OttoCtl {
             }
         }
 
-        func run() async throws {
-            try await reportingErrors {
-                try await APIClient.with(connection) { client in
-                    var path = "/external/audit?limit=\(limit)"
-                    if let command {
-                        path += "&command=" + PercentEncoding.queryValue(command)
-                    }
-                    let (audit, reply) = try await client.get(path, as: CommandAuditResponse.self)
-                    if output.json {
-                        Output.raw(reply.body)
-                        return
-                    }
-                    let lines = audit.entries.map { entry in
-                        let status = entry.status == "success" ? entry.status : Output.styled(entry.status, .red)
-                        return "\(Output.when(entry.createdAt))  \(entry.command)  \(status)"
-                            + (entry.errorMessage.map { "  \($0)" } ?? "")
-                    }
-                    Output.lines(lines, none: "no audit entries")
-                }
+        func run(in context: CommandContext) async throws {
+            let audit = try await context.client.commandAudit(limit: limit, command: command)
+            if output.json { return context.output.raw(audit.body) }
+            let lines = audit.value.entries.map { entry in
+                let status =
+                    entry.status == .success
+                    ? entry.status.rawValue : context.output.styled(entry.status.rawValue, .red)
+                return "\(Output.when(entry.createdAt))  \(entry.command)  \(status)"
+                    + (entry.errorMessage.map { "  \($0)" } ?? "")
             }
+            context.output.lines(lines, none: "no audit entries")
         }
     }
 }

@@ -1,43 +1,31 @@
 import ArgumentParser
 import OttoContracts
 
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
-
 extension OttoCtl.Model.Defaults {
-    struct Show: AsyncParsableCommand {
+    struct Show: APICommand {
         static let configuration = CommandConfiguration(
             commandName: "show", abstract: "Show the model of each runtime flow.")
 
         @OptionGroup var output: OutputOptions
         @OptionGroup var connection: ConnectionOptions
 
-        func run() async throws {
-            try await reportingErrors {
-                try await APIClient.with(connection) { client in
-                    let (body, reply) = try await client.get("/external/models/defaults", as: FlowDefaultsBody.self)
-                    if output.json {
-                        Output.raw(reply.body)
-                    } else {
-                        Self.print(body.flowDefaults)
-                    }
-                }
-            }
+        func run(in context: CommandContext) async throws {
+            let answer = try await context.client.defaults()
+            if output.json { return context.output.raw(answer.body) }
+            Self.print(answer.value.flowDefaults, to: context.output)
         }
 
-        static func print(_ defaults: FlowDefaults) {
+        static func print(_ defaults: FlowDefaults, to output: Output) {
             let width = RuntimeModelFlow.allCases.map(\.rawValue.count).max() ?? 0
-            for flow in RuntimeModelFlow.allCases {
-                let name = Output.padded(flow.rawValue, to: width)
-                Output.line("\(name)  \(Output.modelRef(defaults[flow]?.description))")
-            }
+            output.lines(
+                RuntimeModelFlow.allCases.map { flow in
+                    "\(Output.padded(flow.rawValue, to: width))  \(output.modelRef(defaults[flow]))"
+                },
+                none: "")
         }
     }
 
-    struct Set: AsyncParsableCommand {
+    struct Set: APICommand {
         static let configuration = CommandConfiguration(
             commandName: "set",
             abstract: "Set one flow's model.",
@@ -74,37 +62,22 @@ extension OttoCtl.Model.Defaults {
             return (flow, try OttoCtl.parseModel(model))
         }
 
-        func run() async throws {
+        func run(in context: CommandContext) async throws {
             let (flow, ref) = try parsed()
-            try await reportingErrors {
-                try await APIClient.with(connection) { client in
-                    for _ in 1...Self.attempts {
-                        let (current, reply) = try await client.get(
-                            "/external/models/defaults", as: FlowDefaultsBody.self)
-                        var defaults = current.flowDefaults
-                        defaults[flow] = ref
-                        let body = try JSONEncoder().encode(FlowDefaultsBody(flowDefaults: defaults))
-                        let put = try await client.send(
-                            .PUT,
-                            "/external/models/defaults",
-                            json: body,
-                            ifMatch: reply.etag,
-                            accept: [412]
-                        )
-                        if put.status == 412 { continue }
-                        let stored = try client.decode(FlowDefaultsBody.self, put)
-                        if output.json {
-                            Output.raw(put.body)
-                        } else {
-                            Show.print(stored.flowDefaults)
-                        }
-                        return
-                    }
-                    throw CLIError(
-                        "the flow defaults kept changing while ottoctl tried to set \(flow) (\(Self.attempts) attempts); try again"
-                    )
+            for _ in 1...Self.attempts {
+                let current = try await context.client.defaults()
+                var defaults = current.value.flowDefaults
+                defaults[flow] = ref
+                // Another flow changed since the read: read again, so that change is kept.
+                guard let stored = try await context.client.putDefaults(defaults, ifMatch: current.etag) else {
+                    continue
                 }
+                if output.json { return context.output.raw(stored.body) }
+                return Show.print(stored.value.flowDefaults, to: context.output)
             }
+            throw CLIError(
+                "the flow defaults kept changing while ottoctl tried to set \(flow) (\(Self.attempts) attempts); try again"
+            )
         }
     }
 }

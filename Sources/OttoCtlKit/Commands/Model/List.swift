@@ -1,14 +1,8 @@
 import ArgumentParser
 import OttoContracts
 
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
-
 extension OttoCtl.Model {
-    struct List: AsyncParsableCommand {
+    struct List: APICommand {
         static let configuration = CommandConfiguration(
             commandName: "list",
             abstract: "List the models OpenCode offers, one provider/model per line.")
@@ -19,24 +13,17 @@ extension OttoCtl.Model {
         @OptionGroup var output: OutputOptions
         @OptionGroup var connection: ConnectionOptions
 
-        func run() async throws {
-            try await reportingErrors {
-                try await APIClient.with(connection) { client in
-                    let (catalog, reply) = try await client.get("/external/models/catalog", as: CatalogResponse.self)
-                    if output.json {
-                        Output.raw(reply.body)
-                        return
-                    }
-                    let models =
-                        provider.map { provider in catalog.models.filter { $0.hasPrefix(provider + "/") } }
-                        ?? catalog.models
-                    let scope = provider.map { " of provider \($0)" } ?? ""
-                    Output.line(
-                        "\(models.count) models\(scope), from \(catalog.source.rawValue), refreshed \(Output.when(catalog.updatedAt))"
-                    )
-                    Output.line(models.joined(separator: "\n"))
-                }
-            }
+        func run(in context: CommandContext) async throws {
+            let answer = try await context.client.catalog()
+            if output.json { return context.output.raw(answer.body) }
+            let catalog = answer.value
+            let models =
+                provider.map { provider in catalog.models.filter { $0.hasPrefix(provider + "/") } } ?? catalog.models
+            let scope = provider.map { " of provider \($0)" } ?? ""
+            context.output.line(
+                "\(models.count) models\(scope), from \(catalog.source.rawValue), refreshed \(Output.when(catalog.updatedAt))"
+            )
+            context.output.line(models.joined(separator: "\n"))
         }
     }
 }

@@ -1,14 +1,8 @@
 import ArgumentParser
 import OttoContracts
 
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
-
 extension OttoCtl.Model {
-    struct Refresh: AsyncParsableCommand {
+    struct Refresh: APICommand {
         static let configuration = CommandConfiguration(
             commandName: "refresh",
             abstract: "Fetch the catalog from OpenCode now.",
@@ -21,41 +15,34 @@ extension OttoCtl.Model {
         @OptionGroup var output: OutputOptions
         @OptionGroup var connection: ConnectionOptions
 
-        func run() async throws {
-            try await reportingErrors {
-                try await APIClient.with(connection) { client in
-                    let reply = try await client.send(.POST, "/external/models/refresh")
-                    let result = try client.decode(RefreshResponse.self, reply)
-                    if output.json {
-                        Output.raw(reply.body)
-                    } else {
-                        Output.line("refreshed: \(result.count) models, \(Output.when(result.updatedAt))")
-                    }
-                    try await warnAboutVanishedModels(client)
-                }
+        func run(in context: CommandContext) async throws {
+            let answer = try await context.client.refreshCatalog()
+            if output.json {
+                context.output.raw(answer.body)
+            } else {
+                context.output.line(
+                    "refreshed: \(answer.value.count) models, \(Output.when(answer.value.updatedAt))")
             }
+            try await warnAboutVanishedModels(context)
         }
 
         /// An operator should learn that a model vanished when refreshing, not when a job quietly runs on another.
-        func warnAboutVanishedModels(_ client: APIClient) async throws {
-            let (defaults, _) = try await client.get("/external/models/defaults", as: FlowDefaultsBody.self)
-            let (effective, _) = try await client.get("/external/models/effective", as: EffectiveModelsResponse.self)
+        func warnAboutVanishedModels(_ context: CommandContext) async throws {
+            let defaults = try await context.client.defaults().value
+            let effective = try await context.client.effectiveModels().value
             for flow in RuntimeModelFlow.allCases {
                 guard let chosen = defaults.flowDefaults[flow], let now = effective.flows[flow.rawValue],
                     now.source == .fallbackGlobalDefault || now.source == .unresolved
                 else { continue }
-                Output.warning(
-                    "flow \(flow) is set to \(chosen), which is no longer in the catalog; "
-                        + Self.fallback(now)
-                )
+                context.output.warning(
+                    "flow \(flow) is set to \(chosen), which is no longer in the catalog; " + Self.fallback(now))
             }
-            let (jobs, _) = try await client.get("/external/jobs", as: JobListResponse.self)
-            for job in jobs.jobs where job.terminalState == nil {
-                let source = job.effectiveModel.source
+            for body in try await context.client.allJobs() where body.job.terminalState == nil {
+                let source = body.effectiveModel.source
                 guard source == .fallbackGlobalDefault || source == .unresolved else { continue }
-                let wanted = job.modelRef.map { "its model \($0)" } ?? "its flow's default model"
-                Output.warning(
-                    "job \(job.id): \(wanted) is no longer in the catalog; " + Self.fallback(job.effectiveModel))
+                let wanted = body.job.modelRef.map { "its model \($0)" } ?? "its flow's default model"
+                context.output.warning(
+                    "job \(body.job.id): \(wanted) is no longer in the catalog; " + Self.fallback(body.effectiveModel))
             }
         }
 

@@ -1,12 +1,6 @@
 import ArgumentParser
 import OttoContracts
 
-#if canImport(FoundationEssentials)
-    import FoundationEssentials
-#else
-    import Foundation
-#endif
-
 extension OttoCtl {
     /// `ottoctl task ...` (named `Tasks` in Swift, where `Task` is the concurrency type).
     struct Tasks: AsyncParsableCommand {
@@ -19,7 +13,7 @@ extension OttoCtl {
 }
 
 extension OttoCtl.Tasks {
-    struct List: AsyncParsableCommand {
+    struct List: APICommand {
         static let configuration = CommandConfiguration(
             commandName: "list",
             abstract: "List the tasks with their model and what they will run on.")
@@ -27,36 +21,33 @@ extension OttoCtl.Tasks {
         @OptionGroup var output: OutputOptions
         @OptionGroup var connection: ConnectionOptions
 
-        func run() async throws {
-            try await reportingErrors {
-                try await APIClient.with(connection) { client in
-                    let (list, reply) = try await client.get("/external/jobs", as: JobListResponse.self)
-                    if output.json {
-                        Output.raw(reply.body)
-                        return
-                    }
-                    let lines = list.jobs.map { job in
-                        let state = job.terminalState ?? job.status
-                        return "\(job.id)  \(job.type)  \(state)  model \(Output.modelRef(job.modelRef))  "
-                            + "runs on \(Self.describe(job.effectiveModel))"
-                    }
-                    Output.lines(lines, none: "no tasks")
-                }
+        func run(in context: CommandContext) async throws {
+            // Fetched a page at a time, so a large listing never asks the server for everything at once.
+            let jobs = try await context.client.allJobs()
+            if output.json {
+                return context.output.raw(try CompactJSONEncoder().encode(JobListResponse(jobs: jobs)))
             }
+            let lines = jobs.map { body in
+                let job = body.job
+                let state = job.terminalState?.rawValue ?? job.status.rawValue
+                return "\(job.id)  \(job.type)  \(state)  model \(context.output.modelRef(job.modelRef))  "
+                    + "runs on \(Self.describe(body.effectiveModel, context.output))"
+            }
+            context.output.lines(lines, none: "no tasks")
         }
 
         /// `openai/gpt-5 (job)`; a fallback stands out in yellow and no model at all in red on a terminal.
-        static func describe(_ model: EffectiveModel) -> String {
-            let text = "\(model.ref ?? "nothing (no model available)") (\(model.source.rawValue))"
+        static func describe(_ model: EffectiveModel, _ output: Output) -> String {
+            let text = "\(model.ref?.description ?? "nothing (no model available)") (\(model.source.rawValue))"
             switch model.source {
-            case .fallbackGlobalDefault: return Output.styled(text, .yellow)
-            case .unresolved: return Output.styled(text, .red)
+            case .fallbackGlobalDefault: return output.styled(text, .yellow)
+            case .unresolved: return output.styled(text, .red)
             case .job, .flowDefault, .globalDefault: return text
             }
         }
     }
 
-    struct Show: AsyncParsableCommand {
+    struct Show: APICommand {
         static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one task.")
 
         @Argument(help: ArgumentHelp("The task's id.", valueName: "task-id"))
@@ -65,36 +56,25 @@ extension OttoCtl.Tasks {
         @OptionGroup var output: OutputOptions
         @OptionGroup var connection: ConnectionOptions
 
-        func run() async throws {
-            try await reportingErrors {
-                try await APIClient.with(connection) { client in
-                    let (body, reply) = try await client.get(
-                        "/external/jobs/\(PercentEncoding.pathSegment(taskId))",
-                        as: JobResponse.self
-                    )
-                    if output.json {
-                        Output.raw(reply.body)
-                        return
-                    }
-                    let job = body.job
-                    let rows: [(String, String)] = [
-                        ("id", job.id), ("type", job.type), ("status", job.status),
-                        ("schedule", job.scheduleType + (job.cadenceMinutes.map { ", every \($0) min" } ?? "")),
-                        ("modelRef", Output.modelRef(job.modelRef)),
-                        ("effective model", List.describe(job.effectiveModel)),
-                        ("managed by", job.managedBy + (job.isMutable ? "" : " (read-only)")),
-                        ("next run", Output.when(job.nextRunAt)), ("last run", Output.when(job.lastRunAt)),
-                        ("terminal", job.terminalState.map { "\($0) (\(job.terminalReason ?? ""))" } ?? "no"),
-                    ]
-                    for (name, value) in rows {
-                        Output.line(Output.padded(name, to: 16) + value)
-                    }
-                }
-            }
+        func run(in context: CommandContext) async throws {
+            let answer = try await context.client.job(id: taskId)
+            if output.json { return context.output.raw(answer.body) }
+            let body = answer.value.job
+            let job = body.job
+            let rows: [(String, String)] = [
+                ("id", job.id), ("type", job.type), ("status", job.status.rawValue),
+                ("schedule", job.scheduleType.rawValue + (job.cadenceMinutes.map { ", every \($0) min" } ?? "")),
+                ("modelRef", context.output.modelRef(job.modelRef)),
+                ("effective model", List.describe(body.effectiveModel, context.output)),
+                ("managed by", body.managedBy.rawValue + (body.isMutable ? "" : " (read-only)")),
+                ("next run", Output.when(job.nextRunAt)), ("last run", Output.when(job.lastRunAt)),
+                ("terminal", job.terminalState.map { "\($0.rawValue) (\(job.terminalReason ?? ""))" } ?? "no"),
+            ]
+            context.output.lines(rows.map { Output.padded($0.0, to: 16) + $0.1 }, none: "")
         }
     }
 
-    struct SetModel: AsyncParsableCommand {
+    struct SetModel: APICommand {
         static let configuration = CommandConfiguration(
             commandName: "set-model",
             abstract: "Choose the model one task runs on, or inherit the scheduledTasks default.")
@@ -112,23 +92,12 @@ extension OttoCtl.Tasks {
             _ = try OttoCtl.parseModel(model)
         }
 
-        func run() async throws {
-            let ref = try OttoCtl.parseModel(model)
-            try await reportingErrors {
-                try await APIClient.with(connection) { client in
-                    let path = "/external/jobs/\(PercentEncoding.pathSegment(taskId))"
-                    let body = ref.map { #"{"modelRef": \#(jsonQuoted($0.description))}"# } ?? #"{"modelRef": null}"#
-                    let patched = try await client.send(.PATCH, path, json: Data(body.utf8))
-                    let (job, reply) = try await client.get(path, as: JobResponse.self)
-                    if output.json {
-                        Output.raw(patched.body)
-                        _ = reply
-                        return
-                    }
-                    Output.line("\(job.job.id): modelRef \(Output.modelRef(job.job.modelRef))")
-                    Output.line("effective model: \(List.describe(job.job.effectiveModel))")
-                }
-            }
+        func run(in context: CommandContext) async throws {
+            let patched = try await context.client.setJobModel(id: taskId, to: try OttoCtl.parseModel(model))
+            if output.json { return context.output.raw(patched.body) }
+            let body = try await context.client.job(id: taskId).value.job
+            context.output.line("\(body.job.id): modelRef \(context.output.modelRef(body.job.modelRef))")
+            context.output.line("effective model: \(List.describe(body.effectiveModel, context.output))")
         }
     }
 }

@@ -9,8 +9,8 @@ public struct JobDraft: Sendable {
     public var scheduleType: Job.ScheduleType
     public var runAt: Int64?
     public var cadenceMinutes: Int?
-    /// JSON text of an object.
-    public var payload: String?
+    /// A JSON object.
+    public var payload: JSONText?
     public var profileId: String?
     public var modelRef: ModelRef?
 
@@ -20,7 +20,7 @@ public struct JobDraft: Sendable {
         scheduleType: Job.ScheduleType,
         runAt: Int64? = nil,
         cadenceMinutes: Int? = nil,
-        payload: String? = nil,
+        payload: JSONText? = nil,
         profileId: String? = nil,
         modelRef: ModelRef? = nil
     ) {
@@ -41,19 +41,12 @@ public struct JobPatch: Sendable {
     public var scheduleType: Job.ScheduleType?
     public var runAt: Int64??
     public var cadenceMinutes: Int??
-    public var payload: String??
+    public var payload: JSONText??
     public var profileId: String??
     /// `.some(nil)` sets inherit; `nil` leaves the job's model as it is.
     public var modelRef: ModelRef??
 
     public init() {}
-}
-
-/// A job with what the API shows about it beyond its stored fields.
-public struct JobView: Sendable {
-    public let job: Job
-    public let isSystemManaged: Bool
-    public let effectiveModel: EffectiveModel
 }
 
 /// The rules for scheduled jobs: who may change what, and the audit trail of every change.
@@ -63,6 +56,8 @@ public struct JobsService: Sendable {
     let catalog: any CatalogSnapshotProviding
     let now: @Sendable () -> Date
     static let lane = "external_api"
+    /// The largest page a listing hands over at once.
+    public static let maxPageSize = 1_000
 
     public init(
         database: AppDatabase,
@@ -78,85 +73,52 @@ public struct JobsService: Sendable {
 
     var nowMilliseconds: Int64 { Int64((now().timeIntervalSince1970 * 1000).rounded()) }
 
-    /// System jobs (ids starting `system-`, heartbeat and watchdog jobs) are read-only through the API.
-    public static func isSystemManaged(id: String, type: String) -> Bool {
-        id.hasPrefix("system-") || type == "heartbeat" || type == "watchdog_failures"
+    public func list(type: String? = nil) async throws -> [JobBody] {
+        var bodies: [JobBody] = []
+        _ = try await list(type: type, after: nil, limit: nil) { bodies += $0 }
+        return bodies
     }
 
-    /// The runtime flow whose default a job inherits.
-    public static func flow(forJobType type: String) -> RuntimeModelFlow {
-        switch type {
-        case "heartbeat": .heartbeat
-        case "watchdog_failures": .watchdogFailures
-        default: .scheduledTasks
-        }
-    }
-
-    public func list(type: String?) async throws -> [JobView] {
-        var views: [JobView] = []
-        try await list(type: type) { views += $0 }
-        return views
-    }
-
-    /// Lists jobs in pages of `pageSize`, handing each page to `body`, so a caller that writes them out (the API
-    /// listing 10,000 jobs) never holds every job at once. All pages see the same catalog and flow defaults.
-    public func list(type: String?, pageSize: Int = 1_000, _ body: ([JobView]) async throws -> Void) async throws {
+    /// Lists jobs in creation order after `cursor`, at most `limit` of them (nil: all), handing them to `body` a
+    /// page at a time, so a caller that writes them out (10,000 jobs) never holds every job at once. All pages
+    /// see the same catalog and flow defaults. Returns where the next page starts, if more jobs follow.
+    public func list(
+        type: String?,
+        after cursor: JobCursor?,
+        limit: Int?,
+        _ body: ([JobBody]) async throws -> Void
+    ) async throws -> JobCursor? {
         let resolver = self.resolver.pinned()
-        var cursor: Job?
-        while true {
-            let page = try await database.jobsPage(type: type, after: cursor, limit: pageSize)
-            try await body(page.map { view($0, resolver: resolver) })
-            guard page.count == pageSize else { return }
-            cursor = page.last
+        var cursor = cursor
+        var remaining = limit ?? Int.max
+        while remaining > 0 {
+            let pageSize = min(remaining, Self.maxPageSize)
+            // One row more than asked for tells whether another page follows, without a second query.
+            var page = try await database.jobsPage(type: type, after: cursor, limit: pageSize + 1)
+            let more = page.count > pageSize
+            if more { page.removeLast() }
+            try await body(page.map { JobBody(job: $0, effectiveModel: resolver.effectiveModel(for: $0)) })
+            remaining -= page.count
+            cursor = page.last.map(JobCursor.init(after:))
+            if !more { return nil }
         }
+        return cursor
     }
 
-    public func get(id: String) async throws -> JobView {
+    public func get(id: String) async throws -> JobBody {
         guard let job = try await database.job(id: id) else { throw DomainError.notFound(Self.notFoundMessage(id)) }
-        return view(job, resolver: resolver.pinned())
-    }
-
-    func view(_ job: Job, resolver: ModelResolver) -> JobView {
-        let effective: EffectiveModel
-        let jobRef = job.modelRef.flatMap { try? ModelRef(parsing: $0) }
-        do {
-            let resolved = try resolver.resolve(
-                flow: Self.flow(forJobType: job.type),
-                jobModelRef: jobRef,
-                logFallback: false
-            )
-            effective = EffectiveModel(
-                ref: resolved.ref.description,
-                source: EffectiveModel.Source(rawValue: resolved.source.rawValue) ?? .unresolved
-            )
-        } catch {
-            effective = EffectiveModel(ref: nil, source: .unresolved)
-        }
-        return JobView(
-            job: job,
-            isSystemManaged: Self.isSystemManaged(id: job.id, type: job.type),
-            effectiveModel: effective
-        )
+        return JobBody(job: job, effectiveModel: resolver.pinned().effectiveModel(for: job))
     }
 
     public func create(_ draft: JobDraft, actor: String?) async throws -> Job {
         let id = draft.id ?? UUID().uuidString.lowercased()
-        if Self.isSystemManaged(id: id, type: draft.type) {
-            throw DomainError.forbiddenMutation(
-                "jobs with an id starting \"system-\" or of type heartbeat or watchdog_failures are managed by Otto itself and cannot be created through the API"
-            )
-        }
-        var issues: [FieldIssue] = []
-        if id.trimmingCharacters(in: .whitespaces).isEmpty {
-            issues.append(FieldIssue(path: "id", message: "must not be empty"))
-        }
         let now = nowMilliseconds
         let job = Job(
             id: id,
             type: draft.type,
             scheduleType: draft.scheduleType,
             profileId: draft.profileId,
-            modelRef: draft.modelRef?.description,
+            modelRef: draft.modelRef,
             runAt: draft.runAt ?? now,
             cadenceMinutes: draft.cadenceMinutes,
             payload: draft.payload,
@@ -164,19 +126,41 @@ public struct JobsService: Sendable {
             createdAt: now,
             updatedAt: now
         )
+        if job.isSystemManaged {
+            throw DomainError.forbiddenMutation(
+                "jobs with an id starting \"system-\" or of type heartbeat or watchdog_failures are managed by Otto itself"
+            )
+        }
+        var issues: [FieldIssue] = []
+        if id.trimmingCharacters(in: .whitespaces).isEmpty {
+            issues.append(FieldIssue(path: "id", message: "must not be empty"))
+        }
         issues += Self.scheduleIssues(job, runAtGiven: draft.runAt != nil)
         if let ref = draft.modelRef,
             let issue = ModelManagementService.selectabilityIssue(ref, path: "modelRef", in: catalog.snapshot)
         {
             issues.append(issue)
         }
-        try Self.throwIfInvalid(issues)
+        if !issues.isEmpty { throw DomainError.invalid(issues) }
         do {
             try await database.createJob(job, lane: Self.lane, actor: actor)
         } catch JobStoreError.duplicateId(let id) {
-            throw DomainError.conflict("a job with id \"\(id)\" already exists; choose another id or PATCH that job")
+            throw DomainError.conflict("a job with id \"\(id)\" already exists")
         }
         return job
+    }
+
+    /// Adds one of Otto's own jobs (heartbeat, watchdog) unless a job with its id exists; audited on the
+    /// `system` lane. Returns whether it was added.
+    @discardableResult
+    public func ensureSystemJob(_ job: Job) async throws -> Bool {
+        precondition(job.isSystemManaged, "only Otto's own jobs are added this way")
+        do {
+            try await database.createJob(job, lane: "system", actor: "otto")
+            return true
+        } catch JobStoreError.duplicateId {
+            return false
+        }
     }
 
     public func update(id: String, _ patch: JobPatch, actor: String?) async throws -> Job {
@@ -184,12 +168,10 @@ public struct JobsService: Sendable {
         return try await change(id: id, action: .update, actor: actor) { job in
             var job = job
             if let type = patch.type {
-                if Self.isSystemManaged(id: job.id, type: type) {
-                    throw DomainError.forbiddenMutation(
-                        "type \"\(type)\" is reserved for jobs managed by Otto itself"
-                    )
-                }
                 job.type = type
+                if job.isSystemManaged {
+                    throw DomainError.forbiddenMutation("type \"\(type)\" is reserved for jobs managed by Otto itself")
+                }
             }
             if let scheduleType = patch.scheduleType { job.scheduleType = scheduleType }
             if let runAt = patch.runAt {
@@ -201,14 +183,14 @@ public struct JobsService: Sendable {
             if let profileId = patch.profileId { job.profileId = profileId }
             var issues = Self.scheduleIssues(job, runAtGiven: job.runAt != nil)
             if let modelRef = patch.modelRef {
-                if let ref = modelRef, ref.description != job.modelRef,
+                if let ref = modelRef, ref != job.modelRef,
                     let issue = ModelManagementService.selectabilityIssue(ref, path: "modelRef", in: snapshot)
                 {
                     issues.append(issue)
                 }
-                job.modelRef = modelRef?.description
+                job.modelRef = modelRef
             }
-            try Self.throwIfInvalid(issues)
+            if !issues.isEmpty { throw DomainError.invalid(issues) }
             return job
         }
     }
@@ -218,7 +200,7 @@ public struct JobsService: Sendable {
         try await change(id: id, action: .delete, actor: actor) { job in
             var job = job
             job.terminalState = .cancelled
-            job.terminalReason = "deleted through the external API"
+            job.terminalReason = "deleted by \(actor ?? "an operator")"
             job.nextRunAt = nil
             return job
         }
@@ -266,10 +248,8 @@ public struct JobsService: Sendable {
     ) async throws -> Job {
         do {
             return try await database.changeJob(id: id, audit: (action, Self.lane, actor), at: nowMilliseconds) { job in
-                if Self.isSystemManaged(id: job.id, type: job.type) {
-                    throw DomainError.forbiddenMutation(
-                        "job \"\(job.id)\" is managed by Otto itself and is read-only"
-                    )
+                if job.isSystemManaged {
+                    throw DomainError.forbiddenMutation("job \"\(job.id)\" is managed by Otto itself and is read-only")
                 }
                 if job.status == .running {
                     throw DomainError.conflict("job \"\(job.id)\" is running; try again when the run has finished")
@@ -281,9 +261,7 @@ public struct JobsService: Sendable {
         }
     }
 
-    static func notFoundMessage(_ id: String) -> String {
-        "no job with id \"\(id)\"; GET /external/jobs lists them"
-    }
+    static func notFoundMessage(_ id: String) -> String { "no job with id \"\(id)\"" }
 
     static func scheduleIssues(_ job: Job, runAtGiven: Bool) -> [FieldIssue] {
         var issues: [FieldIssue] = []
@@ -304,15 +282,5 @@ public struct JobsService: Sendable {
             issues.append(FieldIssue(path: "cadenceMinutes", message: "must be at least 1, got \(cadence)"))
         }
         return issues
-    }
-
-    static func throwIfInvalid(_ issues: [FieldIssue]) throws {
-        guard !issues.isEmpty else { return }
-        throw DomainError.invalid(
-            message: issues.count == 1
-                ? "\(issues[0].path): \(issues[0].message)"
-                : "\(issues.count) fields are invalid: " + issues.map(\.description).joined(separator: "; "),
-            details: issues
-        )
     }
 }

@@ -1,0 +1,79 @@
+import Foundation
+import OttoContracts
+import OttoTestSupport
+import Synchronization
+import Testing
+
+@testable import OttoCtlKit
+
+/// Output captured in memory, for commands run in-process.
+final class CapturedOutput: Sendable {
+    private let streams = Mutex<(stdout: [UInt8], stderr: [UInt8])>(([], []))
+
+    var output: Output {
+        Output(
+            write: { stream, bytes in
+                self.streams.withLock { streams in
+                    switch stream {
+                    case .stdout: streams.stdout += bytes
+                    case .stderr: streams.stderr += bytes
+                    }
+                }
+            },
+            colourOnStdout: false,
+            colourOnStderr: false
+        )
+    }
+
+    var stdout: String { streams.withLock { String(decoding: $0.stdout, as: UTF8.self) } }
+    var stderr: String { streams.withLock { String(decoding: $0.stderr, as: UTF8.self) } }
+}
+
+/// ottoctl's commands run in this process, against a live `otto serve`, with their output captured.
+@Suite struct OttoCtlInProcessTests {
+    static func run(_ otto: LiveOtto, _ arguments: [String]) async throws -> (status: Int32, out: CapturedOutput) {
+        let command = try #require(try OttoCtl.parseAsRoot(arguments) as? any APICommand)
+        let captured = CapturedOutput()
+        var environment = otto.home.environment(apiPort: nil)
+        environment["OTTO_EXTERNAL_API_URL"] = otto.url
+        let status = await command.execute(environment: environment, output: captured.output)
+        #expect(!captured.stdout.contains(otto.token) && !captured.stderr.contains(otto.token))
+        return (status, captured)
+    }
+
+    @Test func commandsRunOnOneContextAndTheTaskListIsFetchedPageByPage() async throws {
+        try await LiveOtto.run { otto in
+            for id in ["c", "a", "b"] {
+                _ = try await otto.api(
+                    "/external/jobs", method: "POST",
+                    body: #"{"id": "\#(id)", "type": "report", "scheduleType": "recurring", "cadenceMinutes": 5}"#)
+            }
+            let set = try await Self.run(otto, ["task", "set-model", "b", "openai/gpt-5"])
+            #expect(set.status == 0, "\(set.out.stderr)")
+            #expect(set.out.stdout.contains("b: modelRef openai/gpt-5"))
+
+            let list = try await Self.run(otto, ["task", "list"])
+            #expect(list.status == 0)
+            #expect(list.out.stdout.split(separator: "\n").map { $0.split(separator: " ")[0] } == ["c", "a", "b"])
+            #expect(list.out.stdout.contains("b  report  idle  model openai/gpt-5  runs on openai/gpt-5 (job)"))
+
+            // The typed client walks the pages with the cursor the server hands out.
+            var environment = otto.home.environment(apiPort: nil)
+            environment["OTTO_EXTERNAL_API_URL"] = otto.url
+            let captured = CapturedOutput()
+            let paged = try await APIClient.with(
+                try ConnectionOptions.parse(["--verbose"]), environment: environment, output: captured.output
+            ) { client in try await client.allJobs(pageSize: 2) }
+            #expect(paged.map(\.id) == ["c", "a", "b"])
+            #expect(captured.stderr.contains("limit=2&cursor="))
+
+            let missing = try await Self.run(otto, ["task", "show", "ghost"])
+            #expect(missing.status == 1)
+            #expect(missing.out.stderr == "ottoctl: no job with id \"ghost\"\n")
+            let invalid = try await Self.run(otto, ["model", "defaults", "set", "heartbeat", "nobody/nothing"])
+            #expect(invalid.status == 64)
+            #expect(invalid.out.stderr.contains("model \"nobody/nothing\" is not in the catalog"))
+            #expect(invalid.out.stdout.isEmpty)
+        }
+    }
+}
