@@ -27,7 +27,7 @@ make_workdir() {
 }
 cleanup() {
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    [ -f "$work/nginx.pid" ] && kill -QUIT "$(cat "$work/nginx.pid")" 2>/dev/null || true
+    for pidfile in "$work"/nginx*.pid; do [ -f "$pidfile" ] && kill -QUIT "$(cat "$pidfile")" 2>/dev/null; done; true
     wait 2>/dev/null || true
     rm -rf "$work"
 }

@@ -37,22 +37,22 @@ final class FixedCatalog: CatalogSnapshotProviding {
         ModelResolver(catalog: catalog, flowDefaults: defaults, logger: logs.logger())
     }
 
-    func store(_ home: TemporaryHome, _ defaults: FlowDefaults = FlowDefaults()) throws -> FlowDefaultsStore {
+    func store(_ home: TemporaryHome, _ defaults: FlowDefaults = FlowDefaults()) async throws -> FlowDefaultsStore {
         let store = FlowDefaultsStore(path: home.configPath, initial: FlowDefaults(), logger: CapturedLogs().logger())
         _ = try ConfigurationLoader(environment: home.environment()).load()
-        try store.update { $0 = defaults }
+        try await store.update { $0 = defaults }
         return store
     }
 
     static func ref(_ text: String) -> ModelRef { try! ModelRef(parsing: text) }
 
     @Test(arguments: RuntimeModelFlow.allCases)
-    func theJobWinsThenTheFlowDefaultThenTheGlobalDefault(flow: RuntimeModelFlow) throws {
+    func theJobWinsThenTheFlowDefaultThenTheGlobalDefault(flow: RuntimeModelFlow) async throws {
         let home = try TemporaryHome()
         defer { home.remove() }
         var defaults = FlowDefaults()
         defaults[flow] = Self.ref("flow/model")
-        let resolver = resolver(defaults: try store(home, defaults))
+        let resolver = resolver(defaults: try await store(home, defaults))
 
         let byJob = try resolver.resolve(flow: flow, jobModelRef: Self.ref("job/model"))
         #expect(byJob == ResolvedModel(ref: Self.ref("job/model"), source: .job, requested: nil))
@@ -68,13 +68,13 @@ final class FixedCatalog: CatalogSnapshotProviding {
     }
 
     @Test(arguments: RuntimeModelFlow.allCases)
-    func anUnavailableModelFallsBackToTheGlobalDefaultWithAWarning(flow: RuntimeModelFlow) throws {
+    func anUnavailableModelFallsBackToTheGlobalDefaultWithAWarning(flow: RuntimeModelFlow) async throws {
         let home = try TemporaryHome()
         defer { home.remove() }
         var defaults = FlowDefaults()
         defaults[flow] = Self.ref("gone/flow-model")
         let logs = CapturedLogs()
-        let resolver = resolver(defaults: try store(home, defaults), logs: logs)
+        let resolver = resolver(defaults: try await store(home, defaults), logs: logs)
 
         let fromJob = try resolver.resolve(flow: flow, jobModelRef: Self.ref("gone/job-model"))
         #expect(
@@ -103,11 +103,11 @@ final class FixedCatalog: CatalogSnapshotProviding {
         #expect(logs.all.filter { $0.level == .warning }.count == 2)
     }
 
-    @Test func withoutAnAvailableGlobalDefaultResolutionFailsClearly() throws {
+    @Test func withoutAnAvailableGlobalDefaultResolutionFailsClearly() async throws {
         let home = try TemporaryHome()
         defer { home.remove() }
         let catalog = FixedCatalog(Self.catalog, globalDefault: "gone/global")
-        let resolver = resolver(catalog: catalog, defaults: try store(home))
+        let resolver = resolver(catalog: catalog, defaults: try await store(home))
         let error = #expect(throws: ModelResolutionError.self) {
             try resolver.resolve(flow: .heartbeat, jobModelRef: Self.ref("gone/job"))
         }
@@ -122,15 +122,15 @@ final class FixedCatalog: CatalogSnapshotProviding {
         #expect(none?.message.contains("OpenCode names no global default model") == true)
     }
 
-    @Test func defaultAndCatalogChangesApplyToTheNextResolution() throws {
+    @Test func defaultAndCatalogChangesApplyToTheNextResolution() async throws {
         let home = try TemporaryHome()
         defer { home.remove() }
         let catalog = FixedCatalog(Self.catalog, globalDefault: "global/default")
-        let defaults = try store(home)
+        let defaults = try await store(home)
         let resolver = resolver(catalog: catalog, defaults: defaults)
         #expect(try resolver.resolve(flow: .scheduledTasks, jobModelRef: nil).source == .globalDefault)
 
-        try defaults.update { $0[.scheduledTasks] = Self.ref("other/model") }
+        try await defaults.update { $0[.scheduledTasks] = Self.ref("other/model") }
         #expect(try resolver.resolve(flow: .scheduledTasks, jobModelRef: nil).ref == Self.ref("other/model"))
 
         catalog.replace(["global/default"], globalDefault: "global/default")

@@ -76,4 +76,21 @@ final class CapturedOutput: Sendable {
             #expect(invalid.out.stdout.isEmpty)
         }
     }
+
+    @Test func aHandEditOfTheConfigFileReachesTheRunningOttoWithinSeconds() async throws {
+        try await LiveOtto.run { otto in
+            let file = try otto.home.readConfig()
+            let edited = file.replacingOccurrences(
+                of: #""heartbeat": null"#, with: #""heartbeat": /* by hand */ "openai/gpt-5""#)
+            #expect(edited != file)
+            try otto.home.writeConfig(edited)
+            var shown = ""
+            for _ in 0..<50 {
+                shown = try await Self.run(otto, ["model", "defaults", "show"]).out.stdout
+                if shown.contains("heartbeat             openai/gpt-5") { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(shown.contains("heartbeat             openai/gpt-5"), "\(shown)")
+        }
+    }
 }

@@ -1,6 +1,9 @@
+import AsyncAlgorithms
 import Foundation
 import Logging
+import NIOPosix
 import OttoContracts
+import ServiceLifecycle
 import Synchronization
 
 #if canImport(Glibc)
@@ -70,11 +73,14 @@ public enum FlowDefaultsUpdateError: Error, LocalizedError, Sendable {
 
 /// The flow defaults, kept in the operator's config file under `modelManagement.flowDefaults`.
 ///
-/// Reads are live: a hand edit of the file is seen on the next read, and the file is parsed again only when it
-/// changed on disk. Updates are serialised, edit only the changed values in place (comments, formatting and
-/// unknown keys stay as the operator wrote them) and replace the file atomically.
+/// Readers (every job listing, every resolution) get the last published snapshot and never wait for the file:
+/// the lock they take is held only to copy a value. File work happens on a thread-pool thread, never on the
+/// caller's: `refresh()` re-reads the file when it changed on disk (a hand edit; `FlowDefaultsWatcher` calls it
+/// every second while Otto runs), and `update` reads the file as it is now, edits only the changed values in place
+/// (comments, formatting and unknown keys stay as the operator wrote them), replaces the file atomically and then
+/// publishes the result. File work is serialised by a second lock that readers never take.
 public final class FlowDefaultsStore: FlowDefaultsProviding {
-    private struct Cache {
+    private struct Published {
         var stamp: AtomicFile.Stamp?
         var current: VersionedFlowDefaults
         var reloads = 0
@@ -82,27 +88,34 @@ public final class FlowDefaultsStore: FlowDefaultsProviding {
 
     public let path: String
     private let logger: Logger
-    private let cache: Mutex<Cache>
+    private let published: Mutex<Published>
+    private let fileWork = Mutex<Void>(())
+    private let threadPool: NIOThreadPool
 
     /// - Parameter initial: the defaults read at start-up with the rest of the configuration.
-    public init(path: String, initial: FlowDefaults, logger: Logger) {
+    public init(path: String, initial: FlowDefaults, logger: Logger, threadPool: NIOThreadPool = .singleton) {
         self.path = path
         self.logger = logger
-        self.cache = Mutex(Cache(stamp: AtomicFile.stamp(path), current: VersionedFlowDefaults(initial)))
+        self.threadPool = threadPool
+        self.published = Mutex(Published(stamp: AtomicFile.stamp(path), current: VersionedFlowDefaults(initial)))
     }
 
     /// How many times the file was parsed again after start-up (for tests of the change detection).
-    var reloadCount: Int { cache.withLock { $0.reloads } }
+    var reloadCount: Int { published.withLock { $0.reloads } }
 
+    /// The last published defaults. Never touches the file.
     public func current() -> VersionedFlowDefaults {
-        cache.withLock { cache in
-            refreshIfChanged(&cache)
-            return cache.current
-        }
+        published.withLock { $0.current }
     }
 
     public func flowDefault(for flow: RuntimeModelFlow) -> ModelRef? {
         current().defaults[flow]
+    }
+
+    /// Publishes a hand edit of the file, if there was one since the last look; the file is parsed again only
+    /// when its size, time or inode changed.
+    public func refresh() async {
+        _ = try? await threadPool.runIfActive { self.fileWork.withLock { _ in self.reloadIfChanged() } }
     }
 
     /// Applies `change` to the defaults as they are in the file now and writes the result.
@@ -110,94 +123,118 @@ public final class FlowDefaultsStore: FlowDefaultsProviding {
     @discardableResult
     public func update(
         ifMatch: String? = nil,
+        _ change: @escaping @Sendable (inout FlowDefaults) -> Void
+    ) async throws(FlowDefaultsUpdateError) -> VersionedFlowDefaults {
+        let outcome: Result<VersionedFlowDefaults, FlowDefaultsUpdateError>
+        do {
+            outcome = try await threadPool.runIfActive {
+                self.fileWork.withLock { _ in
+                    Result { () throws(FlowDefaultsUpdateError) in
+                        try self.updateFile(ifMatch: ifMatch, change)
+                    }
+                }
+            }
+        } catch {
+            throw .writeFailed(path: path, reason: "Otto is shutting down")
+        }
+        return try outcome.get()
+    }
+
+    /// The blocking part of `update`, on a pool thread, under `fileWork`.
+    private func updateFile(
+        ifMatch: String?,
         _ change: (inout FlowDefaults) -> Void
     ) throws(FlowDefaultsUpdateError) -> VersionedFlowDefaults {
-        try cache.withLock { (cache) throws(FlowDefaultsUpdateError) -> VersionedFlowDefaults in
-            // Always start from the file as it is now, so a hand edit made a moment ago is never lost.
-            let stamp = AtomicFile.stamp(path)
-            let bytes: [UInt8]
-            let onDisk: FlowDefaults
+        // Always start from the file as it is now, so a hand edit made a moment ago is never lost.
+        let stamp = AtomicFile.stamp(path)
+        let bytes: [UInt8]
+        let onDisk: FlowDefaults
+        do {
+            guard let read = try AtomicFile.readIfPresent(path) else {
+                throw ConfigurationError(
+                    source: "config file \(path)",
+                    issues: [FieldIssue(path: "", message: "the file no longer exists")]
+                )
+            }
+            bytes = read
+            onDisk = try OttoConfiguration.parseFlowDefaults(bytes, file: path)
+        } catch let error as ConfigurationError {
+            throw .configurationInvalid(error)
+        } catch {
+            throw .configurationInvalid(
+                ConfigurationError(
+                    source: "config file \(path)",
+                    issues: [FieldIssue(path: "", message: error.localizedDescription)]
+                )
+            )
+        }
+        let before = VersionedFlowDefaults(onDisk)
+        if let ifMatch, !before.matches(ifMatch: ifMatch) {
+            publish(before, stamp: stamp)
+            throw .preconditionFailed(current: before)
+        }
+        var updated = onDisk
+        change(&updated)
+        guard updated != onDisk else {
+            publish(before, stamp: stamp)
+            return before
+        }
+        var edited = bytes
+        for flow in RuntimeModelFlow.allCases where updated[flow] != onDisk[flow] {
+            let literal = updated[flow].map { JSONC.quote($0.description) } ?? "null"
             do {
-                guard let read = try AtomicFile.readIfPresent(path) else {
-                    throw ConfigurationError(
-                        source: "config file \(path)",
-                        issues: [FieldIssue(path: "", message: "the file no longer exists")]
-                    )
-                }
-                bytes = read
-                onDisk = try OttoConfiguration.parseFlowDefaults(bytes, file: path)
-            } catch let error as ConfigurationError {
-                throw .configurationInvalid(error)
-            } catch {
+                edited = try JSONCEditor.setting(
+                    OttoConfiguration.flowDefaultsPath + [flow.rawValue],
+                    to: literal,
+                    in: edited
+                )
+            } catch let editError {
                 throw .configurationInvalid(
                     ConfigurationError(
                         source: "config file \(path)",
-                        issues: [FieldIssue(path: "", message: error.localizedDescription)]
+                        issues: [
+                            FieldIssue(
+                                path: "", message: editError.message)
+                        ]
                     )
                 )
             }
-            let before = VersionedFlowDefaults(onDisk)
-            if let ifMatch, !before.matches(ifMatch: ifMatch) {
-                cache.stamp = stamp
-                cache.current = before
-                throw .preconditionFailed(current: before)
-            }
-            var updated = onDisk
-            change(&updated)
-            guard updated != onDisk else {
-                cache.stamp = stamp
-                cache.current = before
-                return before
-            }
-            var edited = bytes
-            for flow in RuntimeModelFlow.allCases where updated[flow] != onDisk[flow] {
-                let literal = updated[flow].map { JSONC.quote($0.description) } ?? "null"
-                do {
-                    edited = try JSONCEditor.setting(
-                        OttoConfiguration.flowDefaultsPath + [flow.rawValue],
-                        to: literal,
-                        in: edited
-                    )
-                } catch let editError {
-                    throw .configurationInvalid(
-                        ConfigurationError(
-                            source: "config file \(path)",
-                            issues: [
-                                FieldIssue(
-                                    path: "", message: (editError as? JSONCEditor.EditError)?.message ?? "\(editError)")
-                            ]
-                        )
-                    )
-                }
-            }
-            var mode: mode_t = 0o600
-            var info = stat()
-            if stat(path, &info) == 0 { mode = info.st_mode & 0o7777 }
-            do {
-                try AtomicFile.write(edited, to: path, permissions: mode)
-            } catch {
-                throw .writeFailed(path: path, reason: error.localizedDescription)
-            }
-            let after = VersionedFlowDefaults(updated)
-            cache.stamp = AtomicFile.stamp(path)
-            cache.current = after
-            return after
+        }
+        var mode: mode_t = 0o600
+        var info = stat()
+        if stat(path, &info) == 0 { mode = info.st_mode & 0o7777 }
+        do {
+            try AtomicFile.write(edited, to: path, permissions: mode)
+        } catch {
+            throw .writeFailed(path: path, reason: error.localizedDescription)
+        }
+        let after = VersionedFlowDefaults(updated)
+        publish(after, stamp: AtomicFile.stamp(path))
+        return after
+    }
+
+    private func publish(_ defaults: VersionedFlowDefaults, stamp: AtomicFile.Stamp?, reloaded: Bool = false) {
+        published.withLock { published in
+            published.stamp = stamp
+            published.current = defaults
+            if reloaded { published.reloads += 1 }
         }
     }
 
-    private func refreshIfChanged(_ cache: inout Cache) {
+    /// The blocking part of `refresh`, on a pool thread, under `fileWork`.
+    private func reloadIfChanged() {
         let stamp = AtomicFile.stamp(path)
-        guard stamp != cache.stamp else { return }
-        cache.stamp = stamp
-        cache.reloads += 1
+        let (known, current) = published.withLock { ($0.stamp, $0.current) }
+        guard stamp != known else { return }
         do {
             guard let bytes = try AtomicFile.readIfPresent(path) else {
                 logger.warning("config file is gone; keeping the last flow defaults", metadata: ["path": "\(path)"])
+                publish(current, stamp: stamp, reloaded: true)
                 return
             }
             let defaults = try OttoConfiguration.parseFlowDefaults(bytes, file: path)
             let next = VersionedFlowDefaults(defaults)
-            if next != cache.current {
+            if next != current {
                 logger.info(
                     "flow defaults changed in the config file",
                     metadata: RuntimeModelFlow.allCases.reduce(into: ["path": "\(path)"]) { metadata, flow in
@@ -205,14 +242,33 @@ public final class FlowDefaultsStore: FlowDefaultsProviding {
                     }
                 )
             }
-            cache.current = next
+            publish(next, stamp: stamp, reloaded: true)
         } catch let error as ConfigurationError {
             logger.warning("keeping the last valid flow defaults", metadata: ["reason": "\(error.message)"])
+            publish(current, stamp: stamp, reloaded: true)
         } catch {
             logger.warning(
                 "cannot read the config file; keeping the last flow defaults",
                 metadata: ["path": "\(path)", "reason": "\(error.localizedDescription)"]
             )
+            publish(current, stamp: stamp, reloaded: true)
+        }
+    }
+}
+
+/// Notices hand edits of the flow defaults while Otto runs: asks the store to look at the file every `interval`.
+public struct FlowDefaultsWatcher: Service {
+    let store: FlowDefaultsStore
+    let interval: Duration
+
+    public init(store: FlowDefaultsStore, interval: Duration = .seconds(1)) {
+        self.store = store
+        self.interval = interval
+    }
+
+    public func run() async throws {
+        for await _ in AsyncTimerSequence(interval: interval, clock: .continuous).cancelOnGracefulShutdown() {
+            await store.refresh()
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOPosix
 import OttoContracts
 import Synchronization
 
@@ -86,7 +87,9 @@ public final class ModelCatalogService: CatalogSnapshotProviding {
         }
         guard applied else { return snapshot }
         do {
-            try cache.save(refs: fresh.refs, updatedAt: updatedAt)
+            // The write ends in two fsyncs: a pool thread waits for them, not the caller's.
+            let cache = self.cache
+            try await NIOThreadPool.singleton.runIfActive { try cache.save(refs: fresh.refs, updatedAt: updatedAt) }
         } catch {
             // The fresh catalog is still served; only the copy for the next start-up is stale.
             logger.error(

@@ -59,6 +59,7 @@ public struct ModelManagementService: Sendable {
         ifMatch: String?,
         actor: String = "external_api"
     ) async throws(DomainError) -> VersionedFlowDefaults {
+        await flowDefaults.refresh()
         let before = flowDefaults.current()
         let snapshot = catalog.snapshot
         var issues: [FieldIssue] = []
@@ -80,7 +81,7 @@ public struct ModelManagementService: Sendable {
             throw error
         }
         do {
-            let after = try flowDefaults.update(ifMatch: ifMatch) { $0 = requested }
+            let after = try await flowDefaults.update(ifMatch: ifMatch) { $0 = requested }
             metadata["after"] = Self.json(after.defaults)
             await audit(Self.defaultsUpdateCommand, status: .success, error: nil, metadata: metadata)
             return after

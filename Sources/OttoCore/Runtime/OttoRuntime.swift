@@ -103,7 +103,7 @@ public struct OttoRuntime: Sendable {
             catalog: catalog,
             flowDefaults: flowDefaults,
             resolver: resolver,
-            services: [refresh]
+            services: [refresh, FlowDefaultsWatcher(store: flowDefaults)]
         )
     }
 }
