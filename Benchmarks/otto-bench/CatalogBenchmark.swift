@@ -14,6 +14,9 @@ struct OttoBench {
         case "catalog" where arguments.count >= 3:
             try CatalogBenchmark.run(
                 fixture: arguments[2], iterations: arguments.count > 3 ? Int(arguments[3]) ?? 50 : 50)
+        case "list-jobs" where arguments.count >= 3:
+            try await listJobs(
+                databasePath: arguments[2], iterations: arguments.count > 3 ? Int(arguments[3]) ?? 20 : 20)
         case "seed-jobs" where arguments.count == 4:
             try await seedJobs(databasePath: arguments[2], count: Int(arguments[3]) ?? 10_000)
         default:
@@ -24,21 +27,62 @@ struct OttoBench {
         }
     }
 
+    /// Times the job listing's own work without HTTP: reading every job a page at a time, resolving each one's
+    /// effective model, and encoding the bodies (what `GET /external/jobs` does), separately and together.
+    static func listJobs(databasePath: String, iterations: Int) async throws {
+        let database = try AppDatabase.open(path: databasePath)
+        let jobs = JobsService(
+            database: database,
+            resolver: ModelResolver(catalog: BenchCatalog(), flowDefaults: NoDefaults(), logger: Logger(label: "b")),
+            catalog: BenchCatalog())
+        func median(_ body: () async throws -> Void) async rethrows -> Double {
+            var times: [Double] = []
+            for _ in 0..<iterations {
+                let start = ContinuousClock.now
+                try await body()
+                let elapsed = ContinuousClock.now - start
+                times.append(Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000)
+            }
+            return times.sorted()[times.count / 2]
+        }
+        var cursor: JobCursor?
+        let read = try await median {
+            var count = 0
+            cursor = nil
+            repeat {
+                let page = try await database.jobsPage(type: nil, after: cursor, limit: 1_000)
+                count += page.count
+                cursor = page.count == 1_000 ? page.last.map(JobCursor.init(after:)) : nil
+            } while cursor != nil
+        }
+        var bytes = 0
+        let all = try await median {
+            var out: [UInt8] = []
+            out.reserveCapacity(5_000_000)
+            _ = try await jobs.list(type: nil, after: JobCursor?.none, limit: Int?.none) { (page: [JobBody]) in
+                for body in page { try CompactJSONEncoder().encode(body, appendingTo: &out) }
+            }
+            bytes = out.count
+        }
+        let bodies = try await jobs.list()
+        let encode = try await median {
+            var out: [UInt8] = []
+            out.reserveCapacity(5_000_000)
+            for body in bodies { try CompactJSONEncoder().encode(body, appendingTo: &out) }
+        }
+        print(
+            "list-jobs \(bodies.count) jobs, \(bytes) bytes, median of \(iterations): read \(read) ms, encode \(encode) ms, all \(all) ms"
+        )
+    }
+
     /// Creates `count` operator jobs (`bench-0` ...), half with a model of their own, for the API benchmark,
     /// through the same service (rules and audit trail) the API uses.
     static func seedJobs(databasePath: String, count: Int) async throws {
-        struct Catalog: CatalogSnapshotProviding {
-            let snapshot = ModelCatalogSnapshot(
-                refs: [try! ModelRef(parsing: "openai/gpt-5")], updatedAt: 1, source: .cache, globalDefault: nil)
-        }
-        struct NoDefaults: FlowDefaultsProviding {
-            func flowDefault(for flow: RuntimeModelFlow) -> ModelRef? { nil }
-        }
         let logger = Logger(label: "otto-bench")
         let jobs = JobsService(
             database: try AppDatabase.open(path: databasePath),
-            resolver: ModelResolver(catalog: Catalog(), flowDefaults: NoDefaults(), logger: logger),
-            catalog: Catalog()
+            resolver: ModelResolver(catalog: BenchCatalog(), flowDefaults: NoDefaults(), logger: logger),
+            catalog: BenchCatalog()
         )
         let model = try ModelRef(parsing: "openai/gpt-5")
         let now = Int64(Date().timeIntervalSince1970 * 1000)
@@ -113,4 +157,13 @@ enum CatalogBenchmark {
             )
         )
     }
+}
+
+struct BenchCatalog: CatalogSnapshotProviding {
+    let snapshot = ModelCatalogSnapshot(
+        refs: [try! ModelRef(parsing: "openai/gpt-5")], updatedAt: 1, source: .cache, globalDefault: nil)
+}
+
+struct NoDefaults: FlowDefaultsProviding {
+    func flowDefault(for flow: RuntimeModelFlow) -> ModelRef? { nil }
 }

@@ -48,6 +48,18 @@ public struct ModelRef: Hashable, Sendable, CustomStringConvertible {
         self.description = trimmed
     }
 
+    /// A reference read back from where Otto stored it after parsing it (the state database): split at the first
+    /// `/` without checking every character again, which a listing of thousands of jobs would do for each one.
+    /// Nil if the text has no `/` after a non-empty provider.
+    package init?(storedText text: String) {
+        guard let slash = text.utf8.firstIndex(of: UInt8(ascii: "/")), slash != text.utf8.startIndex else {
+            return nil
+        }
+        self.providerId = String(text[..<slash])
+        self.modelId = String(text[text.index(after: slash)...])
+        self.description = text
+    }
+
     public static func == (lhs: ModelRef, rhs: ModelRef) -> Bool { lhs.description == rhs.description }
 
     public func hash(into hasher: inout Hasher) { hasher.combine(description) }

@@ -89,20 +89,27 @@ public struct JobsService: Sendable {
         _ body: ([JobBody]) async throws -> Void
     ) async throws -> JobCursor? {
         let resolver = self.resolver.pinned()
-        var cursor = cursor
         var remaining = limit ?? Int.max
-        while remaining > 0 {
+        // One row more than asked for tells whether another page follows, without a second query.
+        var page = try await database.jobsPage(
+            type: type, after: cursor, limit: min(remaining, Self.maxPageSize) + 1)
+        while true {
             let pageSize = min(remaining, Self.maxPageSize)
-            // One row more than asked for tells whether another page follows, without a second query.
-            var page = try await database.jobsPage(type: type, after: cursor, limit: pageSize + 1)
             let more = page.count > pageSize
             if more { page.removeLast() }
-            try await body(page.map { JobBody(job: $0, effectiveModel: resolver.effectiveModel(for: $0)) })
             remaining -= page.count
-            cursor = page.last.map(JobCursor.init(after:))
-            if !more { return nil }
+            let next = page.last.map(JobCursor.init(after:)) ?? cursor
+            let fetchMore = more && remaining > 0
+            let nextLimit = min(remaining, Self.maxPageSize) + 1
+            // The next page is read while this one is handed over (and written out by the caller).
+            async let following = fetchMore ? database.jobsPage(type: type, after: next, limit: nextLimit) : []
+            try await body(page.map { JobBody(job: $0, effectiveModel: resolver.effectiveModel(for: $0)) })
+            guard fetchMore else {
+                _ = try await following
+                return more ? next : nil
+            }
+            page = try await following
         }
-        return cursor
     }
 
     public func get(id: String) async throws -> JobBody {

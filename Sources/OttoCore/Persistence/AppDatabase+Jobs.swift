@@ -24,7 +24,7 @@ extension AppDatabase {
                 // A row-value comparison, which SQLite answers from the jobs_by_creation index.
                 request = request.filter(sql: "(created_at, id) > (?, ?)", arguments: [cursor.createdAt, cursor.id])
             }
-            return try request.fetchAll(db)
+            return try db.fetchRecords(Job.self, request)
         }
     }
 
@@ -33,10 +33,8 @@ extension AppDatabase {
         try await writer.read { db in
             let all = JobRun.filter(JobRun.Columns.jobId == jobId)
             let total = try all.fetchCount(db)
-            let page = try all.order(JobRun.Columns.createdAt.desc, JobRun.Columns.id.desc)
-                .limit(limit, offset: offset)
-                .fetchAll(db)
-            return (total, page)
+            let page = all.order(JobRun.Columns.createdAt.desc, JobRun.Columns.id.desc).limit(limit, offset: offset)
+            return (total, try db.fetchRecords(JobRun.self, page))
         }
     }
 
@@ -49,10 +47,11 @@ extension AppDatabase {
     /// A job's audit entries, newest first.
     public func taskAudit(taskId: String, limit: Int) async throws -> [TaskAuditEntry] {
         try await writer.read { db in
-            try TaskAuditEntry.filter(TaskAuditEntry.Columns.taskId == taskId)
-                .order(TaskAuditEntry.Columns.id.desc)
-                .limit(limit)
-                .fetchAll(db)
+            try db.fetchRecords(
+                TaskAuditEntry.self,
+                TaskAuditEntry.filter(TaskAuditEntry.Columns.taskId == taskId)
+                    .order(TaskAuditEntry.Columns.id.desc)
+                    .limit(limit))
         }
     }
 
@@ -66,7 +65,7 @@ extension AppDatabase {
         try await writer.read { db in
             var request = CommandAuditEntry.order(CommandAuditEntry.Columns.id.desc).limit(limit)
             if let command { request = request.filter(CommandAuditEntry.Columns.command == command) }
-            return try request.fetchAll(db)
+            return try db.fetchRecords(CommandAuditEntry.self, request)
         }
     }
 }

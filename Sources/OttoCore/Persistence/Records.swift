@@ -5,25 +5,15 @@ import OttoContracts
 // they become GRDB records of their tables. Columns are the fields in snake_case, and JSON-valued fields live in
 // `<name>_json` columns (the names the TypeScript Otto's schema uses).
 
-/// Field name ↔ column name, for the record types below.
+/// Field name ↔ column name: `scheduleType` ↔ `schedule_type`, and `result` ↔ `result_json` for JSON fields.
 enum ColumnNaming {
     static let jsonFields: Set<String> = ["result", "before", "after", "metadata"]
-    static let jsonColumns: Set<String> = Set(jsonFields.map { snakeCased($0) + "_json" })
 
-    static let encoding = DatabaseColumnEncodingStrategy.custom { key in
-        let column = snakeCased(key.stringValue)
-        return jsonFields.contains(key.stringValue) ? column + "_json" : column
-    }
+    static let encoding = DatabaseColumnEncodingStrategy.custom { key in column(key.stringValue) }
 
-    static let decoding = DatabaseColumnDecodingStrategy.custom { column in
-        var column = column
-        if jsonColumns.contains(column) { column.removeLast(5) }
-        return AnyCodingKey(camelCased(column))
-    }
-
-    static func snakeCased(_ name: String) -> String {
+    static func column(_ field: String) -> String {
         var out = ""
-        for character in name {
+        for character in field {
             if character.isUppercase {
                 out.append("_")
                 out.append(contentsOf: character.lowercased())
@@ -31,10 +21,12 @@ enum ColumnNaming {
                 out.append(character)
             }
         }
-        return out
+        return jsonFields.contains(field) ? out + "_json" : out
     }
 
-    static func camelCased(_ column: String) -> String {
+    static func field(_ column: String) -> String {
+        var column = Substring(column)
+        if column.hasSuffix("_json"), jsonFields.contains(String(column.dropLast(5))) { column = column.dropLast(5) }
         var out = ""
         var upperNext = false
         for character in column {
@@ -49,18 +41,11 @@ enum ColumnNaming {
     }
 }
 
-struct AnyCodingKey: CodingKey {
-    let stringValue: String
-    init(_ stringValue: String) { self.stringValue = stringValue }
-    init?(stringValue: String) { self.stringValue = stringValue }
-    var intValue: Int? { nil }
-    init?(intValue: Int) { nil }
-}
-
 extension Job: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "jobs"
     public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { ColumnNaming.encoding }
-    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { ColumnNaming.decoding }
+
+    public init(row: Row) throws { try self.init(fieldsOf: row) }
 
     public enum Columns {
         public static let id = Column("id")
@@ -72,7 +57,8 @@ extension Job: FetchableRecord, PersistableRecord {
 extension JobRun: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "job_runs"
     public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { ColumnNaming.encoding }
-    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { ColumnNaming.decoding }
+
+    public init(row: Row) throws { try self.init(fieldsOf: row) }
 
     public enum Columns {
         public static let id = Column("id")
@@ -84,7 +70,8 @@ extension JobRun: FetchableRecord, PersistableRecord {
 extension TaskAuditEntry: FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "task_audit"
     public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { ColumnNaming.encoding }
-    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { ColumnNaming.decoding }
+
+    public init(row: Row) throws { try self.init(fieldsOf: row) }
 
     public enum Columns {
         public static let id = Column("id")
@@ -97,7 +84,8 @@ extension TaskAuditEntry: FetchableRecord, MutablePersistableRecord {
 extension CommandAuditEntry: FetchableRecord, MutablePersistableRecord {
     public static let databaseTableName = "command_audit"
     public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { ColumnNaming.encoding }
-    public static var databaseColumnDecodingStrategy: DatabaseColumnDecodingStrategy { ColumnNaming.decoding }
+
+    public init(row: Row) throws { try self.init(fieldsOf: row) }
 
     public enum Columns {
         public static let id = Column("id")
@@ -107,27 +95,44 @@ extension CommandAuditEntry: FetchableRecord, MutablePersistableRecord {
     public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
-// Column values: text columns hold a model reference, validated JSON, or an enum's raw value.
+// Column values: text columns hold a model reference, validated JSON, or an enum's raw value. Each is also read
+// straight from the SQLite statement (`StatementColumnConvertible`), without an intermediate `DatabaseValue`.
 
-extension ModelRef: DatabaseValueConvertible {
+extension ModelRef: DatabaseValueConvertible, StatementColumnConvertible {
     public var databaseValue: DatabaseValue { description.databaseValue }
+    // Every reference was parsed before it was stored.
     public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> ModelRef? {
-        String.fromDatabaseValue(dbValue).flatMap { try? ModelRef(parsing: $0) }
+        String.fromDatabaseValue(dbValue).flatMap(ModelRef.init(storedText:))
+    }
+    public init?(sqliteStatement: SQLiteStatement, index: CInt) {
+        self.init(storedText: String(sqliteStatement: sqliteStatement, index: index))
     }
 }
 
-extension JSONText: DatabaseValueConvertible {
+extension JSONText: DatabaseValueConvertible, StatementColumnConvertible {
     public var databaseValue: DatabaseValue { text.databaseValue }
     /// The schema checks `json_valid` on every JSON column, so the text is taken as it is.
     public static func fromDatabaseValue(_ dbValue: DatabaseValue) -> JSONText? {
         String.fromDatabaseValue(dbValue).map(JSONText.init(validated:))
     }
+    public init(sqliteStatement: SQLiteStatement, index: CInt) {
+        self.init(validated: String(sqliteStatement: sqliteStatement, index: index))
+    }
 }
 
-extension Job.Status: DatabaseValueConvertible {}
-extension Job.ScheduleType: DatabaseValueConvertible {}
-extension Job.TerminalState: DatabaseValueConvertible {}
-extension JobRun.Status: DatabaseValueConvertible {}
-extension ModelSource: DatabaseValueConvertible {}
-extension TaskAuditEntry.Action: DatabaseValueConvertible {}
-extension CommandAuditEntry.Status: DatabaseValueConvertible {}
+/// An enum stored as its raw text.
+protocol TextColumn: DatabaseValueConvertible, StatementColumnConvertible, RawRepresentable<String> {}
+
+extension TextColumn {
+    public init?(sqliteStatement: SQLiteStatement, index: CInt) {
+        self.init(rawValue: String(sqliteStatement: sqliteStatement, index: index))
+    }
+}
+
+extension Job.Status: TextColumn {}
+extension Job.ScheduleType: TextColumn {}
+extension Job.TerminalState: TextColumn {}
+extension JobRun.Status: TextColumn {}
+extension ModelSource: TextColumn {}
+extension TaskAuditEntry.Action: TextColumn {}
+extension CommandAuditEntry.Status: TextColumn {}
