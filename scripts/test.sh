@@ -5,9 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 source scripts/lib.sh
-# GRDB links the system SQLite, so a bare machine needs its headers; the ottoctl tests compare its output with
-# curl's view of the API.
+# GRDB links the system SQLite and the gzip support (compress-nio, swift-nio-extras) the system zlib, so a bare
+# machine needs their headers; the ottoctl tests compare its output with curl's view of the API.
 [ -e /usr/include/sqlite3.h ] || install_packages libsqlite3-dev
+[ -e /usr/include/zlib.h ] || install_packages zlib1g-dev
 require_tools curl
 
 swift build --build-tests "$@"

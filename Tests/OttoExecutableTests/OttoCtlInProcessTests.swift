@@ -67,6 +67,14 @@ final class CapturedOutput: Sendable {
             #expect(paged.map(\.id) == ["c", "a", "b"])
             #expect(captured.stderr.contains("limit=2&cursor="))
 
+            // The catalog travels gzip-compressed and is printed as the API's plain JSON.
+            let models = try await Self.run(otto, ["model", "list", "--json", "--verbose"])
+            #expect(models.status == 0)
+            #expect(models.out.stderr.contains("< 200 OK ("))
+            #expect(models.out.stderr.contains(" ms, gzip)"))
+            let catalog = try JSONDecoder().decode(CatalogResponse.self, from: Data(models.out.stdout.utf8))
+            #expect(catalog.models.count == 4_803)
+
             let missing = try await Self.run(otto, ["task", "show", "ghost"])
             #expect(missing.status == 1)
             #expect(missing.out.stderr == "ottoctl: no job with id \"ghost\"\n")

@@ -46,6 +46,8 @@ struct APIHarness: Sendable {
         let status: HTTPResponse.Status
         let headers: HTTPFields
         let text: String
+        /// The bytes as sent (compressed, if the server compressed them).
+        let body: ByteBuffer
 
         var json: JSONValue? { JSONValue(jsonText: text) }
 
@@ -76,7 +78,9 @@ struct APIHarness: Sendable {
             headers: headers,
             body: json.map { ByteBuffer(string: $0) }
         )
-        let reply = Reply(status: response.status, headers: response.headers, text: String(buffer: response.body))
+        let reply = Reply(
+            status: response.status, headers: response.headers, text: String(buffer: response.body),
+            body: response.body)
         #expect(!reply.text.contains(token), "the API token leaked in the body of \(method) \(uri)")
         for field in reply.headers {
             #expect(!field.value.contains(token), "the API token leaked in header \(field.name) of \(method) \(uri)")

@@ -1,3 +1,4 @@
+import CompressNIO
 import Foundation
 import Hummingbird
 import OpenCodeStandIn
@@ -213,6 +214,29 @@ import Testing
                 #expect(reply.error?.details?.first?.path == "limit")
             }
             #expect(try await api.call(.get, "/external/audit?limit=200").status == .ok)
+        }
+    }
+}
+
+@Suite struct CatalogCompressionTests {
+    @Test func aClientThatAcceptsGzipGetsTheSameCatalogCompressed() async throws {
+        try await APIHarness.run { api in
+            let plain = try await api.call(.get, "/external/models/catalog")
+            #expect(plain.headers[.contentEncoding] == nil)
+            #expect(plain.headers[.vary] == "Accept-Encoding")
+            for accept in ["gzip", "deflate, gzip;q=0.5", "*"] {
+                let zipped = try await api.call(.get, "/external/models/catalog", headers: [.acceptEncoding: accept])
+                #expect(zipped.headers[.contentEncoding] == "gzip", "\(accept)")
+                #expect(zipped.body.readableBytes * 4 < plain.body.readableBytes, "\(accept)")
+                var compressed = zipped.body
+                var inflated = try compressed.decompress(with: .gzip())
+                #expect(inflated.readString(length: inflated.readableBytes) == plain.text)
+            }
+            for accept in ["identity", "gzip;q=0", "br"] {
+                let reply = try await api.call(.get, "/external/models/catalog", headers: [.acceptEncoding: accept])
+                #expect(reply.headers[.contentEncoding] == nil, "\(accept)")
+                #expect(reply.text == plain.text)
+            }
         }
     }
 }

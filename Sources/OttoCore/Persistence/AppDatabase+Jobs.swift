@@ -11,7 +11,7 @@ public enum JobStoreError: Error, Equatable, Sendable {
 // writes the audit entry in the same transaction (`changeJob`, `createJob`). The primitives below stay internal.
 extension AppDatabase {
     public func job(id: String) async throws -> Job? {
-        try await writer.read { db in try Job.fetchOne(db, key: id) }
+        try await writer.read { db in try db.fetchRecord(Job.self, equals: id) }
     }
 
     /// One page of jobs in creation order, starting after `cursor` (the last job of the previous page), so a
@@ -93,14 +93,14 @@ extension AppDatabase {
         _ change: @escaping @Sendable (Job) throws -> Job
     ) async throws -> (before: Job, after: Job) {
         try await batcher.write { db in
-            guard let before = try Job.fetchOne(db, key: id) else { throw JobStoreError.notFound(id) }
+            guard let before = try db.fetchRecord(Job.self, equals: id) else { throw JobStoreError.notFound(id) }
             var after = try change(before)
             after.updatedAt = now
-            try after.update(db)
-            var entry = TaskAuditEntry(
-                taskId: id, action: audit.action, lane: audit.lane, actor: audit.actor,
-                before: try Self.snapshot(before), after: try Self.snapshot(after), metadata: nil, createdAt: now)
-            try entry.insert(db)
+            try db.updateRecord(after)
+            try db.insertRecord(
+                TaskAuditEntry(
+                    taskId: id, action: audit.action, lane: audit.lane, actor: audit.actor,
+                    before: try Self.snapshot(before), after: try Self.snapshot(after), metadata: nil, createdAt: now))
             return (before, after)
         }
     }
@@ -109,11 +109,11 @@ extension AppDatabase {
     func createJob(_ job: Job, lane: String, actor: String?) async throws {
         do {
             try await batcher.write { db in
-                try job.insert(db)
-                var entry = TaskAuditEntry(
-                    taskId: job.id, action: .create, lane: lane, actor: actor,
-                    before: nil, after: try Self.snapshot(job), metadata: nil, createdAt: job.createdAt)
-                try entry.insert(db)
+                try db.insertRecord(job)
+                try db.insertRecord(
+                    TaskAuditEntry(
+                        taskId: job.id, action: .create, lane: lane, actor: actor,
+                        before: nil, after: try Self.snapshot(job), metadata: nil, createdAt: job.createdAt))
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
             throw JobStoreError.duplicateId(job.id)

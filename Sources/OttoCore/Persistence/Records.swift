@@ -1,5 +1,6 @@
 import GRDB
 import OttoContracts
+import Synchronization
 
 // The entities are defined once, in the contracts (`Job`, `JobRun`, `TaskAuditEntry`, `CommandAuditEntry`); here
 // they become GRDB records of their tables. Columns are the fields in snake_case, and JSON-valued fields live in
@@ -11,7 +12,17 @@ enum ColumnNaming {
 
     static let encoding = DatabaseColumnEncodingStrategy.custom { key in column(key.stringValue) }
 
+    /// Field names seen so far and their columns: a handful, converted once each.
+    private static let columns = Mutex<[String: String]>([:])
+
     static func column(_ field: String) -> String {
+        if let known = columns.withLock({ $0[field] }) { return known }
+        let column = convert(field)
+        columns.withLock { $0[field] = column }
+        return column
+    }
+
+    private static func convert(_ field: String) -> String {
         var out = ""
         for character in field {
             if character.isUppercase {

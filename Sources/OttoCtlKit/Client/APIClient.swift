@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import NIOCore
 import NIOHTTP1
+import NIOHTTPCompression
 import NIOPosix
 import OttoContracts
 
@@ -43,6 +44,8 @@ struct APIClient {
         // A refused connection should be reported at once, not retried until a timeout.
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.timeout.connect = .seconds(5)
+        // The catalog comes gzip-compressed (about a sixth of its size); a body that inflates past 64 MiB is refused.
+        configuration.decompression = .enabled(limit: .size(64 * 1024 * 1024))
         self.http = HTTPClient(eventLoopGroup: MultiThreadedEventLoopGroup.singleton, configuration: configuration)
     }
 
@@ -77,6 +80,7 @@ struct APIClient {
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(connection.token)")
         request.headers.add(name: "Accept", value: "application/json")
+        request.headers.add(name: "Accept-Encoding", value: "gzip")
         if let json {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: json))
@@ -99,7 +103,8 @@ struct APIClient {
             let elapsed = ContinuousClock.now - started
             let milliseconds =
                 elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
-            output.trace("< \(status) \(response.status.reasonPhrase) (\(milliseconds) ms)")
+            let encoding = response.headers.first(name: "Content-Encoding").map { ", \($0)" } ?? ""
+            output.trace("< \(status) \(response.status.reasonPhrase) (\(milliseconds) ms\(encoding))")
         }
         let reply = Reply(
             status: status, body: Data(body.readableBytesView), etag: response.headers.first(name: "ETag"))

@@ -1,3 +1,4 @@
+import CompressNIO
 import Foundation
 import Hummingbird
 import NIOCore
@@ -11,15 +12,33 @@ struct ModelsController<Context: RequestContext>: Sendable {
     let catalogBody = CatalogBodyCache()
 
     func register(on routes: RouteRegistrar<Context>) {
-        routes.on(.get, "/external/models/catalog") { _, _ in self.catalog() }
+        routes.on(.get, "/external/models/catalog") { request, _ in self.catalog(request) }
         routes.on(.post, "/external/models/refresh") { _, _ in try await self.refresh() }
         routes.on(.get, "/external/models/defaults") { _, _ in try await self.defaults() }
         routes.on(.put, "/external/models/defaults") { request, _ in try await self.updateDefaults(request) }
         routes.on(.get, "/external/models/effective") { _, _ in try await self.effective() }
     }
 
-    func catalog() -> Response {
-        JSONResponse.bytes(catalogBody.body(for: models.catalog.snapshot))
+    /// The catalog body (about 165 KB), encoded and gzip-compressed once per catalog; a client that accepts gzip
+    /// gets the compressed bytes (about a sixth).
+    func catalog(_ request: Request) -> Response {
+        let bodies = catalogBody.bodies(for: models.catalog.snapshot)
+        if let gzip = bodies.gzip, Self.acceptsGzip(request.headers[.acceptEncoding]) {
+            return JSONResponse.bytes(gzip, headers: [.contentEncoding: "gzip", .vary: "Accept-Encoding"])
+        }
+        return JSONResponse.bytes(bodies.plain, headers: [.vary: "Accept-Encoding"])
+    }
+
+    /// Whether an `Accept-Encoding` value accepts gzip: named (or `*`), unless with `q=0`.
+    static func acceptsGzip(_ header: String?) -> Bool {
+        guard let header else { return false }
+        for item in header.split(separator: ",") {
+            let parts = item.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+            guard let coding = parts.first, ["gzip", "x-gzip", "*"].contains(coding) else { continue }
+            let quality = parts.dropFirst().first { $0.hasPrefix("q=") }.flatMap { Double($0.dropFirst(2)) } ?? 1
+            return quality > 0
+        }
+        return false
     }
 
     func refresh() async throws -> Response {
@@ -69,32 +88,41 @@ struct ModelsController<Context: RequestContext>: Sendable {
     }
 }
 
-/// The catalog response encoded once per catalog snapshot, not once per request: it is about 170 KB.
+/// The catalog response encoded (and gzip-compressed) once per catalog snapshot, not once per request.
 final class CatalogBodyCache: Sendable {
+    struct Bodies: Sendable {
+        let plain: ByteBuffer
+        /// Nil if compression failed; the plain body is then served to everyone.
+        let gzip: ByteBuffer?
+    }
+
     private struct Entry {
         let updatedAt: Int64?
         let source: CatalogSource
         let count: Int
-        let body: ByteBuffer
+        let bodies: Bodies
     }
 
     private let entry = Mutex<Entry?>(nil)
 
-    func body(for snapshot: ModelCatalogSnapshot) -> ByteBuffer {
+    func bodies(for snapshot: ModelCatalogSnapshot) -> Bodies {
         if let cached = entry.withLock({ $0 }), cached.updatedAt == snapshot.updatedAt,
             cached.source == snapshot.source, cached.count == snapshot.count
         {
-            return cached.body
+            return cached.bodies
         }
         let response = CatalogResponse(
             models: snapshot.refs.map(\.description),
             updatedAt: snapshot.updatedAt,
             source: snapshot.source
         )
-        let body = (try? JSONResponse.buffer(response)) ?? ByteBuffer()
+        var plain = (try? JSONResponse.buffer(response)) ?? ByteBuffer()
+        let gzip = try? plain.compress(with: .gzip())
+        plain.moveReaderIndex(to: 0)
+        let bodies = Bodies(plain: plain, gzip: gzip)
         entry.withLock {
-            $0 = Entry(updatedAt: snapshot.updatedAt, source: snapshot.source, count: snapshot.count, body: body)
+            $0 = Entry(updatedAt: snapshot.updatedAt, source: snapshot.source, count: snapshot.count, bodies: bodies)
         }
-        return body
+        return bodies
     }
 }
