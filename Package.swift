@@ -3,7 +3,7 @@ import PackageDescription
 
 let package = Package(
     name: "Otto",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "otto", targets: ["otto"]),
         .executable(name: "ottoctl", targets: ["ottoctl"]),

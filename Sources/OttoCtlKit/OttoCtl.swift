@@ -14,7 +14,8 @@ public struct OttoCtl: AsyncParsableCommand {
                      else http://127.0.0.1:4190
               Token: OTTO_EXTERNAL_API_TOKEN, else the file named by --token-file or
                      OTTO_EXTERNAL_API_TOKEN_FILE, else
-                     <OTTO_HOME or ~/.otto>/secrets/internal-api.token
+                     <ottoHome>/secrets/internal-api.token, ottoHome being
+                     OTTO_HOME, else ottoHome in the config file, else ~/.otto
 
             EXIT STATUS
               0 success, 64 invalid input (usage, flow name, model reference, or a

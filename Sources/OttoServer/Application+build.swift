@@ -6,6 +6,10 @@ import OttoCore
 
 #if canImport(Glibc)
     import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
 #endif
 
 /// What the external API serves: the domain services and the token that guards them.

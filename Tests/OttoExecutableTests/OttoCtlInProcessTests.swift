@@ -1,5 +1,6 @@
 import Foundation
 import OttoContracts
+import OttoCore
 import OttoTestSupport
 import Synchronization
 import Testing
@@ -99,6 +100,34 @@ final class CapturedOutput: Sendable {
                 try await Task.sleep(for: .milliseconds(100))
             }
             #expect(shown.contains("heartbeat             openai/gpt-5"), "\(shown)")
+        }
+    }
+}
+
+/// `otto` and `ottoctl` find the token in the same place, because both ask `OttoLocations`.
+@Suite struct SharedLocationsTests {
+    @Test func ottoctlFindsTheTokenUnderTheConfiguredOttoHome() throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        let custom = home.path + "/elsewhere"
+        try home.writeConfig(#"{"ottoHome": "~/elsewhere"}"#)
+        let environment = home.environment(apiPort: nil)
+        let serverPaths = OttoPaths(
+            home: try ConfigurationLoader(environment: environment).load().configuration.ottoHome)
+        #expect(serverPaths.home == custom)
+        try FileManager.default.createDirectory(atPath: serverPaths.secretsDirectory, withIntermediateDirectories: true)
+        try "tok-123\n".write(toFile: serverPaths.apiToken, atomically: true, encoding: .utf8)
+
+        let resolved = try Connection.resolveToken(try ConnectionOptions.parse([]), environment: environment)
+        #expect(resolved.token == "tok-123")
+        #expect(resolved.origin == "file \(serverPaths.apiToken)")
+        // OTTO_HOME wins over the config file, for both.
+        var overridden = environment
+        overridden["OTTO_HOME"] = home.path + "/other"
+        #expect(
+            try ConfigurationLoader(environment: overridden).load().configuration.ottoHome == home.path + "/other")
+        #expect(throws: CLIError.self) {
+            try Connection.resolveToken(try ConnectionOptions.parse([]), environment: overridden)
         }
     }
 }

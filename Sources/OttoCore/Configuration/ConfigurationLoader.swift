@@ -1,19 +1,6 @@
 import Foundation
 import OttoContracts
 
-/// Where Otto keeps its files, all derived from one home directory (`ottoHome`).
-public struct OttoPaths: Sendable, Equatable {
-    public let home: String
-
-    public init(home: String) { self.home = home }
-
-    public var dataDirectory: String { home + "/data" }
-    public var stateDatabase: String { dataDirectory + "/otto-state.db" }
-    public var catalogCache: String { dataDirectory + "/model-catalog-cache.json" }
-    public var secretsDirectory: String { home + "/secrets" }
-    public var apiToken: String { secretsDirectory + "/internal-api.token" }
-}
-
 /// Finds, creates (on first start) and reads the config file, then applies environment overrides.
 public struct ConfigurationLoader: Sendable {
     public struct Loaded: Sendable {
@@ -26,15 +13,10 @@ public struct ConfigurationLoader: Sendable {
 
     public init(environment: [String: String]) { self.environment = environment }
 
-    var homeDirectory: String { OttoEnvironment.value("HOME", in: environment) ?? NSHomeDirectory() }
+    var homeDirectory: String { OttoLocations.homeDirectory(environment) }
 
     /// `OTTO_CONFIG_PATH`, else `$HOME/.config/otto/config.jsonc`.
-    public var configPath: String {
-        if let path = OttoEnvironment.value(OttoEnvironment.configPath, in: environment) {
-            return OttoConfiguration.expandTilde(path, homeDirectory: homeDirectory)
-        }
-        return homeDirectory + "/.config/otto/config.jsonc"
-    }
+    public var configPath: String { OttoLocations.configPath(environment) }
 
     /// Reads the config file, creating it with defaults if it does not exist. An invalid file is never rewritten.
     public func load() throws(ConfigurationError) -> Loaded {

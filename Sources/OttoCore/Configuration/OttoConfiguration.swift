@@ -94,7 +94,7 @@ extension OttoConfiguration {
     public func applyingEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> OttoConfiguration {
         var result = self
         if let home = OttoEnvironment.value(OttoEnvironment.home, in: environment) {
-            let path = Self.expandTilde(home, homeDirectory: environment["HOME"] ?? NSHomeDirectory())
+            let path = Self.expandTilde(home, homeDirectory: OttoLocations.homeDirectory(environment))
             guard path.hasPrefix("/") else {
                 throw Self.environmentError(OttoEnvironment.home, "expected an absolute path, got \"\(home)\"")
             }
@@ -131,9 +131,7 @@ extension OttoConfiguration {
     }
 
     static func expandTilde(_ path: String, homeDirectory: String) -> String {
-        if path == "~" { return homeDirectory }
-        if path.hasPrefix("~/") { return homeDirectory + path.dropFirst(1) }
-        return path
+        OttoLocations.expandingTilde(path, homeDirectory: homeDirectory)
     }
 
     /// Checks that `text` is an absolute http(s) URL with a host and returns it without a trailing slash.

@@ -8,6 +8,10 @@ import Synchronization
 
 #if canImport(Glibc)
     import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
 #endif
 
 /// Reads one flow's default. The resolver depends on this, not on the whole configuration.

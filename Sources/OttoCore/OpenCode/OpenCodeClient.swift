@@ -6,6 +6,10 @@ import OttoContracts
 
 #if canImport(Glibc)
     import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
 #endif
 
 /// What the catalog needs from OpenCode. The real client speaks HTTP; tests use the same client against the

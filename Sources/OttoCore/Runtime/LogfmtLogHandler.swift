@@ -1,8 +1,13 @@
 import Foundation
 import Logging
+import OttoContracts
 
 #if canImport(Glibc)
     import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
 #endif
 
 /// Writes one structured line per event to stderr, in logfmt:
@@ -32,7 +37,7 @@ public struct LogfmtLogHandler: LogHandler {
         line += "\n"
         // One write(2) per line, so lines from concurrent tasks never interleave.
         var bytes = Array(line.utf8)
-        bytes.withUnsafeMutableBytes { buffer in _ = Glibc.write(STDERR_FILENO, buffer.baseAddress, buffer.count) }
+        bytes.withUnsafeMutableBytes { buffer in _ = systemWrite(STDERR_FILENO, buffer.baseAddress, buffer.count) }
     }
 
     static func quoted(_ value: String) -> String {

@@ -1,4 +1,5 @@
 import Foundation
+import OttoContracts
 
 #if canImport(Glibc)
     import Glibc
@@ -37,7 +38,7 @@ public enum AtomicFile {
         contiguous.withUnsafeBytes { buffer in
             var offset = 0
             while offset < buffer.count {
-                let written = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
+                let written = systemWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
                 if written < 0 {
                     if errno == EINTR { continue }
                     failure = WriteError(path: temporary, operation: "write", errnoCode: errno)
@@ -104,12 +105,17 @@ public enum AtomicFile {
     public static func stamp(_ path: String) -> Stamp? {
         var info = stat()
         guard stat(path, &info) == 0 else { return nil }
+        #if canImport(Darwin)
+            let modified = info.st_mtimespec
+        #else
+            let modified = info.st_mtim
+        #endif
         return Stamp(
             device: UInt64(info.st_dev),
             inode: UInt64(info.st_ino),
             size: Int64(info.st_size),
-            modifiedSeconds: info.st_mtim.tv_sec,
-            modifiedNanoseconds: info.st_mtim.tv_nsec
+            modifiedSeconds: modified.tv_sec,
+            modifiedNanoseconds: modified.tv_nsec
         )
     }
 }

@@ -13,6 +13,10 @@ import OttoContracts
 
 #if canImport(Glibc)
     import Glibc
+#elseif canImport(Musl)
+    import Musl
+#elseif canImport(Darwin)
+    import Darwin
 #endif
 
 /// A typed client of the external API: one method per operation, the only code in ottoctl that knows a path.

@@ -19,10 +19,6 @@ struct Connection {
         return Connection(baseURL: baseURL, token: token, tokenOrigin: origin)
     }
 
-    static func home(_ environment: [String: String]) -> String {
-        OttoEnvironment.value("HOME", in: environment) ?? FileManager.default.homeDirectoryForCurrentUser.path
-    }
-
     static func resolveURL(_ options: ConnectionOptions, environment: [String: String]) throws -> String {
         if let url = options.url.flatMap({ $0.isEmpty ? nil : $0 }) {
             return try normalized(url, origin: "--url")
@@ -35,7 +31,7 @@ struct Connection {
         var host = envHost
         var port = envPort
         if host == nil || port == nil {
-            let fromConfig = configExternalAPI(environment)
+            let fromConfig = configFile(environment)
             host = host ?? fromConfig.host
             port = port ?? fromConfig.port.map(String.init)
         }
@@ -65,20 +61,18 @@ struct Connection {
         return text
     }
 
-    /// `externalApi.host` and `.port` from the config file, if it exists and parses.
-    static func configExternalAPI(_ environment: [String: String]) -> (host: String?, port: Int?) {
-        let path =
-            OttoEnvironment.value(OttoEnvironment.configPath, in: environment)
-            ?? home(environment) + "/.config/otto/config.jsonc"
-        guard let data = FileManager.default.contents(atPath: path),
-            let root = try? JSONC.parse(Array(data)),
-            let api = root.member("externalApi")
-        else { return (nil, nil) }
+    /// `externalApi.host`, `.port` and `ottoHome` from the config file, if it exists and parses.
+    static func configFile(_ environment: [String: String]) -> (host: String?, port: Int?, ottoHome: String?) {
+        guard let data = FileManager.default.contents(atPath: OttoLocations.configPath(environment)),
+            let root = try? JSONC.parse(Array(data))
+        else { return (nil, nil, nil) }
         var host: String?
         var port: Int?
-        if case .string(let value) = api.member("host")?.kind { host = value }
-        if case .number(let value, true) = api.member("port")?.kind { port = Int(value) }
-        return (host, port)
+        var ottoHome: String?
+        if case .string(let value) = root.member("externalApi")?.member("host")?.kind { host = value }
+        if case .number(let value, true) = root.member("externalApi")?.member("port")?.kind { port = Int(value) }
+        if case .string(let value) = root.member("ottoHome")?.kind { ottoHome = value }
+        return (host, port, ottoHome)
     }
 
     static func resolveToken(
@@ -97,8 +91,9 @@ struct Connection {
         } else if let file = OttoEnvironment.value(OttoEnvironment.externalAPITokenFile, in: environment) {
             path = file
         } else {
-            let ottoHome = OttoEnvironment.value(OttoEnvironment.home, in: environment) ?? home(environment) + "/.otto"
-            path = ottoHome + "/secrets/internal-api.token"
+            // The same token file `otto serve` writes: under OTTO_HOME, else the config's ottoHome, else ~/.otto.
+            let home = OttoLocations.ottoHome(configured: configFile(environment).ottoHome, environment: environment)
+            path = OttoPaths(home: home).apiToken
         }
         guard FileManager.default.fileExists(atPath: path) else {
             throw CLIError(

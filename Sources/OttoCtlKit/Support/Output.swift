@@ -8,13 +8,10 @@ import OttoContracts
 
 #if canImport(Glibc)
     import Glibc
-    private let systemWrite = Glibc.write
 #elseif canImport(Musl)
     import Musl
-    private let systemWrite = Musl.write
 #elseif canImport(Darwin)
     import Darwin
-    private let systemWrite = Darwin.write
 #endif
 
 /// Where a command's output goes. Results go to stdout, messages to stderr. Colour only where a person reads it:
