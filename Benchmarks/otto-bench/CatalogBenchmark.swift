@@ -88,14 +88,16 @@ struct OttoBench {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         for index in 0..<count {
             _ = try await jobs.create(
-                JobDraft(
+                Job(
                     id: "bench-\(index)",
                     type: index % 2 == 0 ? "report" : "digest",
                     scheduleType: .recurring,
+                    modelRef: index % 2 == 0 ? model : nil,
                     runAt: now,
                     cadenceMinutes: 60,
                     payload: JSONText(validated: #"{"prompt":"benchmark job \#(index)"}"#),
-                    modelRef: index % 2 == 0 ? model : nil
+                    createdAt: 0,
+                    updatedAt: 0
                 ),
                 actor: "otto-bench"
             )

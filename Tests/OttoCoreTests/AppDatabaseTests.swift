@@ -39,10 +39,11 @@ struct JobsFixture {
     @discardableResult
     func create(_ id: String, type: String = "report", modelRef: String? = nil) async throws -> Job {
         try await service.create(
-            JobDraft(
-                id: id, type: type, scheduleType: .recurring, cadenceMinutes: 60,
+            Job(
+                id: id, type: type, scheduleType: .recurring,
+                modelRef: modelRef.map { try ModelRef(parsing: $0) }, cadenceMinutes: 60,
                 payload: JSONText(parsing: #"{"prompt": "summarise my inbox", "tags": ["a", 1.5, null]}"#),
-                modelRef: modelRef.map { try ModelRef(parsing: $0) }),
+                createdAt: 0, updatedAt: 0),
             actor: "test")
     }
 

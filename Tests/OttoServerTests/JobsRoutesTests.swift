@@ -73,6 +73,24 @@ import Testing
         }
     }
 
+    @Test func anEmptyOrBlankIdIsRefusedAndNoIdGetsOneChosenByOtto() async throws {
+        try await APIHarness.run { api in
+            for (id, message) in [("", "must not be empty"), ("   ", "must not be only white space")] {
+                let reply = try await api.createJob(
+                    #"{"id": "\#(id)", "type": "report", "scheduleType": "recurring", "cadenceMinutes": 5}"#)
+                #expect(reply.status == .badRequest)
+                #expect(reply.error?.details?.first?.path == "id")
+                #expect(reply.error?.message.contains(message) == true, "\(reply.text)")
+            }
+            let chosen = try await api.createJob(
+                #"{"type": "report", "scheduleType": "recurring", "cadenceMinutes": 5}"#)
+            let id = try chosen.decode(JobMutationResponse.self).id
+            #expect(id.count == 36)
+            let job = try await api.job(id)
+            #expect(job.status == .idle && job.createdAt == job.updatedAt && job.nextRunAt == job.runAt)
+        }
+    }
+
     @Test func percentEncodedIdsInThePathAddressTheJob() async throws {
         try await APIHarness.run { api in
             try await api.createJob(

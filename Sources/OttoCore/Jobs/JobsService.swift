@@ -2,39 +2,6 @@ import Foundation
 import Logging
 import OttoContracts
 
-/// A new job as a client asks for it; fields already have their JSON types checked by the transport.
-public struct JobDraft: Sendable {
-    public var id: String?
-    public var type: String
-    public var scheduleType: Job.ScheduleType
-    public var runAt: Int64?
-    public var cadenceMinutes: Int?
-    /// A JSON object.
-    public var payload: JSONText?
-    public var profileId: String?
-    public var modelRef: ModelRef?
-
-    public init(
-        id: String? = nil,
-        type: String,
-        scheduleType: Job.ScheduleType,
-        runAt: Int64? = nil,
-        cadenceMinutes: Int? = nil,
-        payload: JSONText? = nil,
-        profileId: String? = nil,
-        modelRef: ModelRef? = nil
-    ) {
-        self.id = id
-        self.type = type
-        self.scheduleType = scheduleType
-        self.runAt = runAt
-        self.cadenceMinutes = cadenceMinutes
-        self.payload = payload
-        self.profileId = profileId
-        self.modelRef = modelRef
-    }
-}
-
 /// A change to some fields of a job: `nil` leaves a field as it is, `.some(nil)` clears it.
 public struct JobPatch: Sendable {
     public var type: String?
@@ -117,33 +84,31 @@ public struct JobsService: Sendable {
         return JobBody(job: job, effectiveModel: resolver.pinned().effectiveModel(for: job))
     }
 
-    public func create(_ draft: JobDraft, actor: String?) async throws -> Job {
-        let id = draft.id ?? UUID().uuidString.lowercased()
+    /// Creates a job from the fields a client chose (`id`, `type`, `scheduleType`, `runAt`, `cadenceMinutes`,
+    /// `payload`, `profileId`, `modelRef`); Otto sets the rest. An empty `id` gets a new UUID; no `runAt` means now.
+    public func create(_ requested: Job, actor: String?) async throws -> Job {
         let now = nowMilliseconds
-        let job = Job(
-            id: id,
-            type: draft.type,
-            scheduleType: draft.scheduleType,
-            profileId: draft.profileId,
-            modelRef: draft.modelRef,
-            runAt: draft.runAt ?? now,
-            cadenceMinutes: draft.cadenceMinutes,
-            payload: draft.payload,
-            nextRunAt: draft.runAt ?? now,
-            createdAt: now,
-            updatedAt: now
-        )
+        var job = requested
+        if job.id.isEmpty { job.id = UUID().uuidString.lowercased() }
+        job.status = .idle
+        job.runAt = requested.runAt ?? now
+        job.nextRunAt = job.runAt
+        job.lastRunAt = nil
+        job.terminalState = nil
+        job.terminalReason = nil
+        job.createdAt = now
+        job.updatedAt = now
         if job.isSystemManaged {
             throw DomainError.forbiddenMutation(
                 "jobs with an id starting \"system-\" or of type heartbeat or watchdog_failures are managed by Otto itself"
             )
         }
         var issues: [FieldIssue] = []
-        if id.trimmingCharacters(in: .whitespaces).isEmpty {
-            issues.append(FieldIssue(path: "id", message: "must not be empty"))
+        if job.id.trimmingCharacters(in: .whitespaces).isEmpty {
+            issues.append(FieldIssue(path: "id", message: "must not be only white space"))
         }
-        issues += Self.scheduleIssues(job, runAtGiven: draft.runAt != nil)
-        if let ref = draft.modelRef,
+        issues += Self.scheduleIssues(job, runAtGiven: requested.runAt != nil)
+        if let ref = requested.modelRef,
             let issue = ModelManagementService.selectabilityIssue(ref, path: "modelRef", in: catalog.snapshot)
         {
             issues.append(issue)

@@ -60,8 +60,11 @@ struct JobsController<Context: RequestContext>: Sendable {
 
     func create(_ request: Request) async throws -> Response {
         var reader = ObjectReader(try await RequestReading.jsonObject(request), allowed: Self.fields)
-        var draft = JobDraft(type: "", scheduleType: .oneshot)
+        // The fields a client may choose; JobsService sets the rest. An empty id lets Otto choose one.
+        var draft = Job(id: "", type: "", scheduleType: .oneshot, createdAt: 0, updatedAt: 0)
         switch reader.string("id") {
+        case .value(let id) where id.isEmpty:
+            reader.fail("id", "must not be empty; leave it out for Otto to choose one")
         case .value(let id): draft.id = id
         case .absent, .null: break
         }
