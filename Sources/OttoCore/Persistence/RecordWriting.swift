@@ -33,12 +33,16 @@ extension Database {
     }
 
     /// The record whose `key` column equals `value`, if any.
-    func fetchRecord<Record: FetchableRecord & TableRecord>(
+    func fetchRecord<Record: FetchableRecord & TableRecord & Decodable>(
         _ type: Record.Type, key: String = "id", equals value: some DatabaseValueConvertible
     ) throws -> Record? {
         let statement = try cachedStatement(
             sql: "SELECT * FROM \(Record.databaseTableName.quotedDatabaseIdentifier) "
                 + "WHERE \(key.quotedDatabaseIdentifier) = ?")
-        return try Record.fetchOne(statement, arguments: [value])
+        let layout = ColumnLayout(columnNames: statement.columnNames)
+        // The row reads from the statement, so it is decoded while the cursor is alive.
+        let rows = try Row.fetchCursor(statement, arguments: [value])
+        guard let row = try rows.next() else { return nil }
+        return try Record(from: RowFieldsDecoder(row: row, layout: layout))
     }
 }

@@ -35,7 +35,17 @@ enum ColumnNaming {
         return jsonFields.contains(field) ? out + "_json" : out
     }
 
+    /// Column names seen so far and their fields.
+    private static let fields = Mutex<[String: String]>([:])
+
     static func field(_ column: String) -> String {
+        if let known = fields.withLock({ $0[column] }) { return known }
+        let field = convertToField(column)
+        fields.withLock { $0[column] = field }
+        return field
+    }
+
+    private static func convertToField(_ column: String) -> String {
         var column = Substring(column)
         if column.hasSuffix("_json"), jsonFields.contains(String(column.dropLast(5))) { column = column.dropLast(5) }
         var out = ""
