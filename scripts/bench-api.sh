@@ -7,6 +7,7 @@
 #
 #   scripts/bench-api.sh [seconds-per-run]      (default 10)
 #   OTTO_BENCH_README=0 scripts/bench-api.sh    (print only; for measuring another checkout)
+#   OTTO_BENCH_SCRATCH=DIR scripts/bench-api.sh (build in DIR: two checkouts can share their dependencies' build)
 #
 # Targets on a 2-core machine: catalog >= 0.7x nginx (sendfile on) requests/s with p99 < 10 ms; PATCH >= 5,000
 # requests/s with every acknowledged change audited; GET /external/jobs (10,000 jobs, about 5 MB) p50 <= 50 ms;
