@@ -56,7 +56,7 @@ extension AppDatabase {
     }
 
     @discardableResult
-    public func appendCommandAudit(_ entry: CommandAuditEntry) async throws -> CommandAuditEntry {
+    func appendCommandAudit(_ entry: CommandAuditEntry) async throws -> CommandAuditEntry {
         try await writer.write { db in try entry.inserted(db) }
     }
 
