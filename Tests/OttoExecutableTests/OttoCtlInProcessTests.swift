@@ -131,3 +131,45 @@ final class CapturedOutput: Sendable {
         }
     }
 }
+
+/// A token file or variable holding more than a token is refused before any request, and no message shows it.
+@Suite struct TokenReadingTests {
+    struct Echo: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    @Test func aTokenWithAnotherLineANulOrAHugeFileIsRefusedWithoutShowingIt() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        let secret = "s3cr3t-token-value"
+        let cases: [(String, [UInt8])] = [
+            ("second-line", Array("\(secret)\nx\n".utf8)),
+            ("nul", Array(secret.utf8) + [0]),
+            ("inner-space", Array("\(secret) more".utf8)),
+            ("huge", Array(secret.utf8) + [UInt8](repeating: UInt8(ascii: "a"), count: 5_000)),
+        ]
+        for (name, bytes) in cases {
+            let path = home.path + "/" + name
+            #expect(FileManager.default.createFile(atPath: path, contents: Data(bytes)))
+            let captured = CapturedOutput()
+            let command = try #require(
+                try OttoCtl.parseAsRoot(["model", "list", "--token-file", path, "--url", "http://127.0.0.1:1"])
+                    as? any APICommand)
+            let status = await command.execute(environment: home.environment(apiPort: nil), output: captured.output)
+            #expect(status == 1, "\(name)")
+            #expect(captured.stderr.contains("file \(path)"), "\(name): \(captured.stderr)")
+            #expect(!captured.stderr.contains(secret) && !captured.stdout.contains(secret), "\(name)")
+        }
+        var environment = home.environment(apiPort: nil)
+        environment["OTTO_EXTERNAL_API_TOKEN"] = "\(secret)\r\nInjected: yes"
+        #expect(throws: CLIError.self) {
+            try Connection.resolveToken(try ConnectionOptions.parse([]), environment: environment)
+        }
+        environment["OTTO_EXTERNAL_API_TOKEN"] = "  \(secret)\n"
+        #expect(try Connection.resolveToken(try ConnectionOptions.parse([]), environment: environment).token == secret)
+        // A library error that quotes what it was given never carries the token out.
+        let described = APIClient.describe(Echo(description: "bad header [\"Bearer \(secret)\"]"), token: secret)
+        #expect(!described.contains(secret))
+        #expect(described.contains("Bearer <token>"))
+    }
+}

@@ -99,7 +99,8 @@ struct APIClient {
             body = try await response.body.collect(upTo: 64 * 1024 * 1024)
         } catch {
             throw CLIError(
-                "cannot reach the Otto API at \(connection.baseURL): \(Self.describe(error)); is `otto serve` running there?"
+                "cannot reach the Otto API at \(connection.baseURL): \(Self.describe(error, token: connection.token)); "
+                    + "is `otto serve` running there?"
             )
         }
         let status = Int(response.status.code)
@@ -218,7 +219,8 @@ struct APIClient {
         return CLIError(message, invalidInput: error.error == APIErrorCode.invalidRequest.rawValue)
     }
 
-    static func describe(_ error: any Error) -> String {
+    /// The error in words, never with a header value or the token in them.
+    static func describe(_ error: any Error, token: String) -> String {
         if let error = error as? NIOConnectionError {
             if error.connectionErrors.contains(where: { ($0.error as? IOError)?.errnoCode == ECONNREFUSED }) {
                 return "connection refused"
@@ -233,6 +235,7 @@ struct APIClient {
             default: break
             }
         }
-        return String(describing: error)
+        // A library's description may quote what it was given; the token never leaves this process.
+        return String(describing: error).replacing(token, with: "<token>")
     }
 }

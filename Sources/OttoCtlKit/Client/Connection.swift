@@ -19,6 +19,33 @@ struct Connection {
         return Connection(baseURL: baseURL, token: token, tokenOrigin: origin)
     }
 
+    /// The largest token file ottoctl reads; Otto's own token is 64 characters.
+    static let maxTokenFileBytes = 4_096
+
+    /// The size of the file at `path` in bytes, or 0 if it cannot be read (reading it will then say why).
+    static func fileSize(_ path: String) -> Int {
+        let attribute: Any? = (try? FileManager.default.attributesOfItem(atPath: path))?[.size]
+        if let size = attribute as? Int { return size }
+        if let size = attribute as? UInt { return Int(clamping: size) }
+        if let size = attribute as? UInt64 { return Int(clamping: size) }
+        return 0
+    }
+
+    /// The token as HTTP can carry it: printable ASCII without spaces. A token with anything else (a second
+    /// line, a NUL) is refused here, naming where it came from and never what it holds.
+    static func validatedToken(_ text: String, origin: String) throws -> String {
+        let token = String(text.trimmingWhitespace)
+        guard !token.isEmpty else { throw CLIError("the API token in \(origin) is empty") }
+        guard token.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+            throw CLIError(
+                "the API token in \(origin) holds characters a token cannot have (a second line, a space or a "
+                    + "control character); it should hold only the token of the running otto, as in "
+                    + "<ottoHome>/secrets/internal-api.token"
+            )
+        }
+        return token
+    }
+
     static func resolveURL(_ options: ConnectionOptions, environment: [String: String]) throws -> String {
         if let url = options.url.flatMap({ $0.isEmpty ? nil : $0 }) {
             return try normalized(url, origin: "--url")
@@ -80,10 +107,8 @@ struct Connection {
         environment: [String: String]
     ) throws -> (token: String, origin: String) {
         if let token = OttoEnvironment.value(OttoEnvironment.externalAPIToken, in: environment) {
-            return (
-                String(token.trimmingWhitespace),
-                "environment variable \(OttoEnvironment.externalAPIToken)"
-            )
+            let origin = "environment variable \(OttoEnvironment.externalAPIToken)"
+            return (try validatedToken(token, origin: origin), origin)
         }
         let path: String
         if let file = options.tokenFile.flatMap({ $0.isEmpty ? nil : $0 }) {
@@ -101,13 +126,14 @@ struct Connection {
                     + "\(OttoEnvironment.externalAPITokenFile) or \(OttoEnvironment.externalAPIToken)"
             )
         }
+        let size = fileSize(path)
+        guard size <= maxTokenFileBytes else {
+            throw CLIError("the API token file \(path) is \(size) bytes, too large for a token; is it the right file?")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
             throw CLIError("cannot read the API token file \(path) (check its permissions)")
         }
-        let token = String(String(decoding: data, as: UTF8.self).trimmingWhitespace)
-        guard !token.isEmpty else {
-            throw CLIError("the API token file \(path) is empty")
-        }
-        return (token, "file \(path)")
+        let origin = "file \(path)"
+        return (try validatedToken(String(decoding: data, as: UTF8.self), origin: origin), origin)
     }
 }
