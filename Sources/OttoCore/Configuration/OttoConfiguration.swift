@@ -94,7 +94,7 @@ extension OttoConfiguration {
     public func applyingEnvironment(_ environment: [String: String]) throws(ConfigurationError) -> OttoConfiguration {
         var result = self
         if let home = OttoEnvironment.value(OttoEnvironment.home, in: environment) {
-            let path = Self.expandTilde(home, homeDirectory: OttoLocations.homeDirectory(environment))
+            let path = OttoLocations.expandingTilde(home, homeDirectory: OttoLocations.homeDirectory(environment))
             guard path.hasPrefix("/") else {
                 throw Self.environmentError(OttoEnvironment.home, "expected an absolute path, got \"\(home)\"")
             }
@@ -128,10 +128,6 @@ extension OttoConfiguration {
 
     struct InvalidValue: Error {
         let reason: String
-    }
-
-    static func expandTilde(_ path: String, homeDirectory: String) -> String {
-        OttoLocations.expandingTilde(path, homeDirectory: homeDirectory)
     }
 
     /// Checks that `text` is an absolute http(s) URL with a host and returns it without a trailing slash.
@@ -222,7 +218,7 @@ extension OttoConfiguration {
                 }
             }
             if let home = string(root.member("ottoHome"), "ottoHome") {
-                let expanded = OttoConfiguration.expandTilde(home, homeDirectory: homeDirectory)
+                let expanded = OttoLocations.expandingTilde(home, homeDirectory: homeDirectory)
                 if expanded.hasPrefix("/") {
                     configuration.ottoHome = expanded
                 } else {

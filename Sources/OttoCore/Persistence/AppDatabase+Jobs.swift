@@ -57,7 +57,11 @@ extension AppDatabase {
 
     @discardableResult
     func appendCommandAudit(_ entry: CommandAuditEntry) async throws -> CommandAuditEntry {
-        try await writer.write { db in try entry.inserted(db) }
+        try await writer.write { db in
+            var stored = entry
+            stored.id = try db.insertRecord(entry)
+            return stored
+        }
     }
 
     /// Command audit entries, newest first, optionally for one command.

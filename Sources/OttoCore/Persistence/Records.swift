@@ -98,8 +98,6 @@ extension TaskAuditEntry: FetchableRecord, MutablePersistableRecord {
         public static let id = Column("id")
         public static let taskId = Column("task_id")
     }
-
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 extension CommandAuditEntry: FetchableRecord, MutablePersistableRecord {
@@ -112,8 +110,6 @@ extension CommandAuditEntry: FetchableRecord, MutablePersistableRecord {
         public static let id = Column("id")
         public static let command = Column("command")
     }
-
-    public mutating func didInsert(_ inserted: InsertionSuccess) { id = inserted.rowID }
 }
 
 // Column values: text columns hold a model reference, validated JSON, or an enum's raw value. Each is also read

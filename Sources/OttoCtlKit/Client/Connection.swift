@@ -14,8 +14,10 @@ struct Connection {
     let tokenOrigin: String
 
     static func resolve(_ options: ConnectionOptions, environment: [String: String]) throws -> Connection {
-        let baseURL = try resolveURL(options, environment: environment)
-        let (token, origin) = try resolveToken(options, environment: environment)
+        // Both may need the config file; it is read at most once.
+        let config = ConfigFile(environment: environment)
+        let baseURL = try resolveURL(options, environment: environment, config: config)
+        let (token, origin) = try resolveToken(options, environment: environment, config: config)
         return Connection(baseURL: baseURL, token: token, tokenOrigin: origin)
     }
 
@@ -46,7 +48,9 @@ struct Connection {
         return token
     }
 
-    static func resolveURL(_ options: ConnectionOptions, environment: [String: String]) throws -> String {
+    static func resolveURL(
+        _ options: ConnectionOptions, environment: [String: String], config: ConfigFile? = nil
+    ) throws -> String {
         if let url = options.url.flatMap({ $0.isEmpty ? nil : $0 }) {
             return try normalized(url, origin: "--url")
         }
@@ -58,7 +62,7 @@ struct Connection {
         var host = envHost
         var port = envPort
         if host == nil || port == nil {
-            let fromConfig = configFile(environment)
+            let fromConfig = (config ?? ConfigFile(environment: environment)).values
             host = host ?? fromConfig.host
             port = port ?? fromConfig.port.map(String.init)
         }
@@ -88,23 +92,10 @@ struct Connection {
         return text
     }
 
-    /// `externalApi.host`, `.port` and `ottoHome` from the config file, if it exists and parses.
-    static func configFile(_ environment: [String: String]) -> (host: String?, port: Int?, ottoHome: String?) {
-        guard let data = FileManager.default.contents(atPath: OttoLocations.configPath(environment)),
-            let root = try? JSONC.parse(Array(data))
-        else { return (nil, nil, nil) }
-        var host: String?
-        var port: Int?
-        var ottoHome: String?
-        if case .string(let value) = root.member("externalApi")?.member("host")?.kind { host = value }
-        if case .number(let value, true) = root.member("externalApi")?.member("port")?.kind { port = Int(value) }
-        if case .string(let value) = root.member("ottoHome")?.kind { ottoHome = value }
-        return (host, port, ottoHome)
-    }
-
     static func resolveToken(
         _ options: ConnectionOptions,
-        environment: [String: String]
+        environment: [String: String],
+        config: ConfigFile? = nil
     ) throws -> (token: String, origin: String) {
         if let token = OttoEnvironment.value(OttoEnvironment.externalAPIToken, in: environment) {
             let origin = "environment variable \(OttoEnvironment.externalAPIToken)"
@@ -117,7 +108,8 @@ struct Connection {
             path = file
         } else {
             // The same token file `otto serve` writes: under OTTO_HOME, else the config's ottoHome, else ~/.otto.
-            let home = OttoLocations.ottoHome(configured: configFile(environment).ottoHome, environment: environment)
+            let configured = (config ?? ConfigFile(environment: environment)).values.ottoHome
+            let home = OttoLocations.ottoHome(configured: configured, environment: environment)
             path = OttoPaths(home: home).apiToken
         }
         guard FileManager.default.fileExists(atPath: path) else {
@@ -136,4 +128,25 @@ struct Connection {
         let origin = "file \(path)"
         return (try validatedToken(String(decoding: data, as: UTF8.self), origin: origin), origin)
     }
+}
+
+/// `externalApi.host`, `.port` and `ottoHome` from the config file, read the first time they are asked for (if the
+/// file exists and parses).
+final class ConfigFile {
+    private let environment: [String: String]
+
+    init(environment: [String: String]) { self.environment = environment }
+
+    lazy var values: (host: String?, port: Int?, ottoHome: String?) = {
+        guard let data = FileManager.default.contents(atPath: OttoLocations.configPath(environment)),
+            let root = try? JSONC.parse(Array(data))
+        else { return (nil, nil, nil) }
+        var host: String?
+        var port: Int?
+        var ottoHome: String?
+        if case .string(let value) = root.member("externalApi")?.member("host")?.kind { host = value }
+        if case .number(let value, true) = root.member("externalApi")?.member("port")?.kind { port = Int(value) }
+        if case .string(let value) = root.member("ottoHome")?.kind { ottoHome = value }
+        return (host, port, ottoHome)
+    }()
 }
