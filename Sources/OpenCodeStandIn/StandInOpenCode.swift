@@ -37,12 +37,33 @@ public final class StandInOpenCode: Sendable {
         }
     }
 
+    /// A prompt as the stand-in received it, for tests to check the model that was asked for.
+    public struct ReceivedPrompt: Codable, Sendable, Equatable {
+        public let sessionId: String
+        public let sessionTitle: String
+        public let providerID: String
+        public let modelID: String
+        public let text: String
+        /// Epoch milliseconds when the prompt arrived.
+        public let receivedAt: Int64
+    }
+
+    private struct Session {
+        var title: String
+        var aborted = false
+        var prompts = 0
+    }
+
     private struct State {
         var mode: Mode = .normal
         var providersBody: ByteBuffer
         var configBody: ByteBuffer
         var providersRequests = 0
         var stopping = false
+        var sessions: [String: Session] = [:]
+        var nextSession = 1
+        var prompts: [ReceivedPrompt] = []
+        var aborts: [String] = []
     }
 
     private let state: Mutex<State>
@@ -78,6 +99,12 @@ public final class StandInOpenCode: Sendable {
         state.withLock { $0.configBody = ByteBuffer(bytes: body) }
     }
 
+    /// Every prompt received so far, oldest first.
+    public var receivedPrompts: [ReceivedPrompt] { state.withLock { $0.prompts } }
+
+    /// The sessions that were asked to abort, in order.
+    public var abortedSessions: [String] { state.withLock { $0.aborts } }
+
     /// Ends every hanging request, so the server can shut down promptly.
     public func stop() {
         state.withLock { $0.stopping = true }
@@ -107,6 +134,45 @@ public final class StandInOpenCode: Sendable {
             self.mode = mode
             return Self.json(status: .ok, #"{"status":"ok"}"#)
         }
+        router.post("/session") { request, _ -> Response in
+            if let failure = try await self.failureResponse() { return failure }
+            struct Body: Decodable { let title: String? }
+            let buffer = try await request.body.collect(upTo: 1024 * 1024)
+            let title = (try? JSONDecoder().decode(Body.self, from: Data(buffer: buffer)))?.title ?? ""
+            let id = self.state.withLock { state in
+                let id = String(format: "ses_standin%06d", state.nextSession)
+                state.nextSession += 1
+                state.sessions[id] = Session(title: title)
+                return id
+            }
+            return Self.json(status: .ok, Self.encode(["id": id, "title": title]))
+        }
+        router.get("/session/:id") { _, context -> Response in
+            if let failure = try await self.failureResponse() { return failure }
+            let id = context.parameters.get("id") ?? ""
+            guard let session = self.state.withLock({ $0.sessions[id] }) else { return Self.notFound(id) }
+            return Self.json(status: .ok, Self.encode(["id": id, "title": session.title]))
+        }
+        router.post("/session/:id/abort") { _, context -> Response in
+            let id = context.parameters.get("id") ?? ""
+            let known = self.state.withLock { state in
+                guard state.sessions[id] != nil else { return false }
+                state.sessions[id]?.aborted = true
+                state.aborts.append(id)
+                return true
+            }
+            return known ? Self.json(status: .ok, "true") : Self.notFound(id)
+        }
+        router.post("/session/:id/message") { request, context -> Response in
+            let id = context.parameters.get("id") ?? ""
+            let buffer = try await request.body.collect(upTo: 16 * 1024 * 1024)
+            return try await self.answer(session: id, body: Data(buffer: buffer))
+        }
+        router.get("/__standin/prompts") { _, _ -> Response in
+            let prompts = self.receivedPrompts
+            let data = (try? JSONEncoder().encode(prompts)) ?? Data("[]".utf8)
+            return Self.json(status: .ok, String(decoding: data, as: UTF8.self))
+        }
         router.put("/__standin/providers") { request, _ -> Response in
             let body = try await request.body.collect(upTo: 64 * 1024 * 1024)
             self.setProvidersBody(Data(buffer: body))
@@ -129,6 +195,123 @@ public final class StandInOpenCode: Sendable {
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
             logger: logger
         )
+    }
+
+    /// The mode's failure for session routes (`fail`, `hang`), or nil to answer normally.
+    private func failureResponse() async throws -> Response? {
+        switch mode {
+        case .failing(let status):
+            return Self.json(status: HTTPResponse.Status(code: status), #"{"error":"stand-in failure"}"#)
+        case .hanging:
+            let deadline = ContinuousClock.now + .seconds(300)
+            while mode == .hanging, !state.withLock({ $0.stopping }), ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            return try await failureResponse()
+        case .normal, .garbage, .wrongShape:
+            return nil
+        }
+    }
+
+    /// Answers a prompt. Markers in the text steer the answer, so tests exercise timeouts, retries and
+    /// concurrency for real:
+    /// - `[[sleep:MS]]` answers after MS milliseconds (sooner if the session is aborted);
+    /// - `[[hang]]` answers only when the session is aborted (as OpenCode does, with `MessageAbortedError`);
+    /// - `[[fail:STATUS:N]]` answers HTTP STATUS to the first N prompts of the session.
+    /// The answer names the provider and model it was asked for.
+    private func answer(session id: String, body: Data) async throws -> Response {
+        if let failure = try await failureResponse() { return failure }
+        struct Model: Decodable {
+            let providerID: String
+            let modelID: String
+        }
+        struct Part: Decodable {
+            let type: String
+            let text: String?
+        }
+        struct Body: Decodable {
+            let model: Model?
+            let parts: [Part]
+        }
+        guard let request = try? JSONDecoder().decode(Body.self, from: body) else {
+            return Self.json(status: .badRequest, #"{"error":"expected {model, parts}"}"#)
+        }
+        let text = request.parts.filter { $0.type == "text" }.compactMap(\.text).joined(separator: "\n")
+        let model = request.model ?? Model(providerID: "opencode", modelID: "default")
+        let now = Int64((Date().timeIntervalSince1970 * 1000).rounded())
+        let attempt: Int? = state.withLock { state in
+            guard var session = state.sessions[id] else { return nil }
+            session.prompts += 1
+            state.sessions[id] = session
+            state.prompts.append(
+                ReceivedPrompt(
+                    sessionId: id, sessionTitle: session.title, providerID: model.providerID,
+                    modelID: model.modelID, text: text, receivedAt: now))
+            return session.prompts
+        }
+        guard let attempt else { return Self.notFound(id) }
+        if let (status, count) = Self.failMarker(text), attempt <= count {
+            return Self.json(status: HTTPResponse.Status(code: status), #"{"error":"stand-in failure"}"#)
+        }
+        var wait: Duration? = Self.sleepMarker(text).map { .milliseconds($0) }
+        if text.contains("[[hang]]") { wait = .seconds(300) }
+        if let wait {
+            let deadline = ContinuousClock.now + wait
+            while ContinuousClock.now < deadline {
+                let (aborted, stopping) = state.withLock { ($0.sessions[id]?.aborted ?? true, $0.stopping) }
+                if aborted || stopping {
+                    return Self.json(
+                        status: .ok,
+                        Self.encodeMessage(
+                            session: id, model: (model.providerID, model.modelID), texts: [],
+                            error: ["name": "MessageAbortedError", "data": ["message": "The operation was aborted."]]))
+                }
+                try await Task.sleep(for: min(.milliseconds(10), deadline - ContinuousClock.now))
+            }
+        }
+        let reply = "stand-in reply from \(model.providerID)/\(model.modelID)"
+        return Self.json(
+            status: .ok,
+            Self.encodeMessage(
+                session: id, model: (model.providerID, model.modelID), texts: [reply, "prompt: \(text.prefix(80))"],
+                error: nil))
+    }
+
+    private static func encodeMessage(
+        session: String, model: (provider: String, id: String), texts: [String], error: [String: Any]?
+    ) -> String {
+        let (provider, modelID) = model
+        var info: [String: Any] = [
+            "id": "msg_standin", "role": "assistant", "sessionID": session, "providerID": provider, "modelID": modelID,
+        ]
+        if let error { info["error"] = error }
+        let parts: [[String: Any]] = [["type": "step-start"]] + texts.map { ["type": "text", "text": $0] }
+        return encode(["info": info, "parts": parts])
+    }
+
+    private static func encode(_ object: [String: Any]) -> String {
+        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func sleepMarker(_ text: String) -> Int? {
+        guard let range = text.range(of: "[[sleep:"), let end = text[range.upperBound...].range(of: "]]") else {
+            return nil
+        }
+        return Int(text[range.upperBound..<end.lowerBound])
+    }
+
+    static func failMarker(_ text: String) -> (status: Int, count: Int)? {
+        guard let range = text.range(of: "[[fail:"), let end = text[range.upperBound...].range(of: "]]") else {
+            return nil
+        }
+        let fields = text[range.upperBound..<end.lowerBound].split(separator: ":").compactMap { Int($0) }
+        guard fields.count == 2, (400...599).contains(fields[0]) else { return nil }
+        return (fields[0], fields[1])
+    }
+
+    private static func notFound(_ id: String) -> Response {
+        json(status: .notFound, encode(["name": "NotFoundError", "data": ["message": "Session not found: \(id)"]]))
     }
 
     private func respond(with body: ByteBuffer) async throws -> Response {

@@ -256,3 +256,42 @@ public struct EffectiveModelsResponse: Codable, Equatable, Sendable {
     }
 
 }
+
+/// `POST /external/assistant/messages`: a message to the assistant, in a new session or a given one.
+public struct AssistantMessageRequest: Codable, Equatable, Sendable {
+    public let message: String
+    public let sessionId: String?
+
+    public init(message: String, sessionId: String? = nil) {
+        self.message = message
+        self.sessionId = sessionId
+    }
+
+    /// The longest message accepted, in bytes of UTF-8.
+    public static let maxMessageBytes = 100_000
+    /// The longest session id accepted; OpenCode's are about 30 characters.
+    public static let maxSessionIdLength = 128
+}
+
+/// The assistant's answer, the session to continue with, and the model that answered.
+public struct AssistantMessageResponse: Codable, Equatable, Sendable {
+    public struct Model: Codable, Equatable, Sendable {
+        public let ref: ModelRef
+        public let source: ModelSource
+
+        public init(ref: ModelRef, source: ModelSource) {
+            self.ref = ref
+            self.source = source
+        }
+    }
+
+    public let sessionId: String
+    public let reply: String
+    public let model: Model
+
+    public init(sessionId: String, reply: String, model: Model) {
+        self.sessionId = sessionId
+        self.reply = reply
+        self.model = model
+    }
+}

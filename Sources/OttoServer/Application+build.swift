@@ -16,11 +16,14 @@ import OttoCore
 public struct ExternalAPIServices: Sendable {
     public let models: ModelManagementService
     public let jobs: JobsService
+    public let assistant: AssistantService?
     public let token: APIToken
 
-    public init(models: ModelManagementService, jobs: JobsService, token: APIToken) {
+    public init(models: ModelManagementService, jobs: JobsService, assistant: AssistantService? = nil, token: APIToken)
+    {
         self.models = models
         self.jobs = jobs
+        self.assistant = assistant
         self.token = token
     }
 
@@ -35,7 +38,8 @@ public struct ExternalAPIServices: Sendable {
         )
         self.init(
             models: models,
-            jobs: JobsService(database: runtime.database, resolver: runtime.resolver, catalog: runtime.catalog),
+            jobs: runtime.jobs,
+            assistant: runtime.assistant,
             token: runtime.apiToken
         )
     }
@@ -55,6 +59,7 @@ public func buildRouter(_ services: ExternalAPIServices, logger: Logger) -> Rout
     ModelsController(models: services.models).register(on: routes)
     JobsController(jobs: services.jobs).register(on: routes)
     StatusController(models: services.models).register(on: routes)
+    if let assistant = services.assistant { AssistantController(assistant: assistant).register(on: routes) }
     return router
 }
 

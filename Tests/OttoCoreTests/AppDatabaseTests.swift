@@ -62,17 +62,18 @@ final class TestClock: Sendable {
     @Test func migrationsAreAppliedOnceAndRecorded() async throws {
         let fixture = try JobsFixture()
         defer { fixture.home.remove() }
-        #expect(try fixture.database.appliedMigrations() == ["v1-jobs-runs-audit", "v2-jobs-by-creation"])
+        #expect(
+            try fixture.database.appliedMigrations() == ["v1-jobs-runs-audit", "v2-jobs-by-creation", "v3-execution"])
         try await fixture.create("kept")
 
         // Opening the same file again migrates nothing and keeps the data.
         let second = try AppDatabase.open(path: fixture.home.stateDatabasePath)
-        #expect(try second.appliedMigrations() == ["v1-jobs-runs-audit", "v2-jobs-by-creation"])
+        #expect(try second.appliedMigrations() == ["v1-jobs-runs-audit", "v2-jobs-by-creation", "v3-execution"])
         #expect(try await second.job(id: "kept") != nil)
         let rows = try await second.writer.read { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations")
         }
-        #expect(rows == 2)
+        #expect(rows == 3)
         let journal = try await second.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
         let tables = try await second.writer.read { db in

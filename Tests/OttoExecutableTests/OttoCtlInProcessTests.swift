@@ -87,7 +87,7 @@ final class CapturedOutput: Sendable {
     }
 
     @Test func aHandEditOfTheConfigFileReachesTheRunningOttoWithinSeconds() async throws {
-        try await LiveOtto.run { otto in
+        try await LiveOtto.run(config: nil) { otto in
             let file = try otto.home.readConfig()
             let edited = file.replacingOccurrences(
                 of: #""heartbeat": null"#, with: #""heartbeat": /* by hand */ "openai/gpt-5""#)

@@ -19,9 +19,14 @@ struct LiveOtto: Sendable {
             ?? ""
     }
 
-    static func run(_ body: @Sendable (LiveOtto) async throws -> Void) async throws {
+    /// Without the heartbeat and watchdog, a fresh Otto has no jobs; tests of those jobs enable them.
+    static let quietConfig = #"{"heartbeat": {"enabled": false}, "watchdog": {"enabled": false}}"#
+
+    /// - Parameter config: the config file to start with; nil lets Otto create its default one.
+    static func run(config: String? = quietConfig, _ body: @Sendable (LiveOtto) async throws -> Void) async throws {
         let home = try TemporaryHome()
         defer { home.remove() }
+        if let config { try home.writeConfig(config) }
         try await withStandInOpenCode { server in
             let otto = try ChildProcess(
                 BuiltProducts.executable("otto"), environment: home.environment(openCode: server.baseURL))

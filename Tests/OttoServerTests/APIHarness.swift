@@ -19,13 +19,18 @@ struct APIHarness: Sendable {
 
     var token: String { runtime.apiToken.value }
 
+    /// Without the heartbeat and watchdog, a fresh Otto has no jobs; tests of those jobs enable them.
+    static let quietConfig = #"{"heartbeat": {"enabled": false}, "watchdog": {"enabled": false}}"#
+
     /// Runs `body` against a fresh Otto; `.router` by default, `.live` for a real socket.
     static func run(
         _ setup: TestingSetup = .router,
+        config: String = quietConfig,
         _ body: @Sendable (APIHarness) async throws -> Void
     ) async throws {
         let home = try TemporaryHome()
         defer { home.remove() }
+        try home.writeConfig(config)
         try await withStandInOpenCode { server in
             let logger = CapturedLogs().logger()
             let runtime = try await OttoRuntime.bootstrap(

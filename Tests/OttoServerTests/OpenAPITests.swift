@@ -17,6 +17,8 @@ import Testing
             #"{"id": "second", "type": "digest", "scheduleType": "oneshot", "runAt": 1900000000000, "modelRef": null}"#
         case "updateJob":
             #"{"modelRef": "openai/gpt-5"}"#
+        case "sendAssistantMessage":
+            #"{"message": "How is my week looking?"}"#
         default:
             nil
         }
@@ -48,7 +50,7 @@ import Testing
                 }
             }
             operations.sort { order.firstIndex(of: $0.method)! < order.firstIndex(of: $1.method)! }
-            #expect(operations.count == 17)
+            #expect(operations.count == 18)
 
             for (path, method, operation) in operations {
                 guard case .string(let operationId) = operation["operationId"] else {

@@ -11,7 +11,8 @@
 public struct Job: Codable, Sendable, Equatable {
     public enum Status: String, Codable, Sendable, CaseIterable { case idle, running, paused }
     public enum ScheduleType: String, Codable, Sendable, CaseIterable { case recurring, oneshot }
-    public enum TerminalState: String, Codable, Sendable, CaseIterable { case completed, expired, cancelled }
+    /// `failed`: a one-shot whose run failed (the cause is in `terminalReason`); run-now may run it again.
+    public enum TerminalState: String, Codable, Sendable, CaseIterable { case completed, failed, expired, cancelled }
 
     public var id: String
     public var type: String
@@ -86,7 +87,8 @@ public struct Job: Codable, Sendable, Equatable {
 
 /// One execution of a job, with the model it ran on and the rule that chose it.
 public struct JobRun: Codable, Sendable, Equatable {
-    public enum Status: String, Codable, Sendable, CaseIterable { case success, failed, skipped }
+    /// `running` until the run ends (`finishedAt` nil); then `success`, `failed` or `skipped`.
+    public enum Status: String, Codable, Sendable, CaseIterable { case running, success, failed, skipped }
 
     public var id: String
     public var jobId: String
@@ -99,6 +101,10 @@ public struct JobRun: Codable, Sendable, Equatable {
     public var result: JSONText?
     public var modelRef: ModelRef?
     public var modelSource: ModelSource?
+    /// The OpenCode session the run prompted, if it got that far.
+    public var sessionId: String?
+    /// How many times the prompt was sent (retries of transient OpenCode failures included); 0 if it never was.
+    public var attempts: Int
     public var createdAt: Int64
 
     public init(
@@ -113,6 +119,8 @@ public struct JobRun: Codable, Sendable, Equatable {
         result: JSONText? = nil,
         modelRef: ModelRef? = nil,
         modelSource: ModelSource? = nil,
+        sessionId: String? = nil,
+        attempts: Int = 0,
         createdAt: Int64
     ) {
         self.id = id
@@ -126,6 +134,8 @@ public struct JobRun: Codable, Sendable, Equatable {
         self.result = result
         self.modelRef = modelRef
         self.modelSource = modelSource
+        self.sessionId = sessionId
+        self.attempts = attempts
         self.createdAt = createdAt
     }
 }

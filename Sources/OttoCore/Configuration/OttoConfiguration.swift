@@ -15,11 +15,53 @@ public struct OttoConfiguration: Sendable, Equatable {
         public var port: Int
     }
 
+    /// How jobs are claimed and run (`scheduler.*`).
+    public struct Scheduler: Sendable, Equatable {
+        /// The longest the scheduler sleeps without looking at the database (it wakes earlier for due jobs).
+        public var tickSeconds = 30
+        /// How long a claim holds without renewal; a run renews it every third of this.
+        public var leaseSeconds = 30
+        public var maxConcurrentRuns = 4
+        /// The bound on one run's prompt calls, retries included.
+        public var runTimeoutSeconds = 600
+        /// Extra attempts after a transient OpenCode failure (refused, reset, HTTP 429 or 5xx).
+        public var retries = 2
+    }
+
+    /// The `system-heartbeat` job (`heartbeat.*`).
+    public struct Heartbeat: Sendable, Equatable {
+        public var enabled = true
+        public var cadenceMinutes = 240
+        public var prompt = Self.defaultPrompt
+
+        public static let defaultPrompt = """
+            You are Otto's heartbeat. Below is a digest of what Otto did since the previous heartbeat. \
+            Write a short status note for the operator: say whether all is well, name anything that failed \
+            and what to look at first, and what is coming up. Be brief; plain text.
+            """
+    }
+
+    /// The `system-watchdog-failures` job (`watchdog.*`).
+    public struct Watchdog: Sendable, Equatable {
+        public var enabled = true
+        public var cadenceMinutes = 30
+    }
+
+    /// Where the heartbeat's digest and the watchdog's alerts are sent (`notifications.*`).
+    public struct Notifications: Sendable, Equatable {
+        /// An http(s) URL that receives a JSON POST per message, or nil for none.
+        public var webhookURL: String?
+    }
+
     public var ottoHome: String
     public var openCode: OpenCode
     public var externalAPI: ExternalAPI
     public var flowDefaults: FlowDefaults
     public var catalogRefreshIntervalSeconds: Int
+    public var scheduler = Scheduler()
+    public var heartbeat = Heartbeat()
+    public var watchdog = Watchdog()
+    public var notifications = Notifications()
 
     public static let defaultOpenCodeBaseURL = "http://127.0.0.1:4096"
     public static let defaultRequestTimeoutSeconds = 10
@@ -180,6 +222,15 @@ extension OttoConfiguration {
             return value
         }
 
+        mutating func bool(_ node: JSONCNode?, _ path: String) -> Bool? {
+            guard let node else { return nil }
+            guard case .bool(let value) = node.kind else {
+                problem(path, "expected true or false, got \(node.typeName)")
+                return nil
+            }
+            return value
+        }
+
         mutating func integer(_ node: JSONCNode?, _ path: String, in range: ClosedRange<Int>, unit: String) -> Int? {
             guard let node else { return nil }
             guard case .number(let value, let isInteger) = node.kind, isInteger, value.magnitude < 1e15 else {
@@ -268,7 +319,68 @@ extension OttoConfiguration {
             {
                 configuration.catalogRefreshIntervalSeconds = interval
             }
+            readExecution(root, into: &configuration)
             return configuration
+        }
+
+        /// `scheduler`, `heartbeat`, `watchdog` and `notifications`: durations are whole seconds or minutes, at
+        /// least 1, so tests can use small ones.
+        mutating func readExecution(_ root: JSONCNode, into configuration: inout OttoConfiguration) {
+            if let node = object(root.member("scheduler"), "scheduler") {
+                var scheduler = configuration.scheduler
+                let seconds: [(String, WritableKeyPath<Scheduler, Int>, ClosedRange<Int>, String)] = [
+                    ("tickSeconds", \.tickSeconds, 1...3_600, "seconds"),
+                    ("leaseSeconds", \.leaseSeconds, 1...3_600, "seconds"),
+                    ("runTimeoutSeconds", \.runTimeoutSeconds, 1...86_400, "seconds"),
+                    ("maxConcurrentRuns", \.maxConcurrentRuns, 1...64, "runs"),
+                    ("retries", \.retries, 0...10, "retries"),
+                ]
+                for (key, field, range, unit) in seconds {
+                    if let value = integer(node.member(key), "scheduler.\(key)", in: range, unit: unit) {
+                        scheduler[keyPath: field] = value
+                    }
+                }
+                configuration.scheduler = scheduler
+            }
+            let week = 7 * 24 * 60
+            if let node = object(root.member("heartbeat"), "heartbeat") {
+                if let value = bool(node.member("enabled"), "heartbeat.enabled") {
+                    configuration.heartbeat.enabled = value
+                }
+                if let value = integer(
+                    node.member("cadenceMinutes"), "heartbeat.cadenceMinutes", in: 1...week, unit: "minutes")
+                {
+                    configuration.heartbeat.cadenceMinutes = value
+                }
+                if let value = string(node.member("prompt"), "heartbeat.prompt") {
+                    if value.utf8.count > 16_384 {
+                        problem("heartbeat.prompt", "is longer than 16384 bytes")
+                    } else {
+                        configuration.heartbeat.prompt = value
+                    }
+                }
+            }
+            if let node = object(root.member("watchdog"), "watchdog") {
+                if let value = bool(node.member("enabled"), "watchdog.enabled") {
+                    configuration.watchdog.enabled = value
+                }
+                if let value = integer(
+                    node.member("cadenceMinutes"), "watchdog.cadenceMinutes", in: 1...week, unit: "minutes")
+                {
+                    configuration.watchdog.cadenceMinutes = value
+                }
+            }
+            if let node = object(root.member("notifications"), "notifications"),
+                let url = node.member("webhookUrl")
+            {
+                if case .null = url.kind {
+                } else if let text = string(url, "notifications.webhookUrl") {
+                    switch OttoConfiguration.normalizedBaseURL(text) {
+                    case .success: configuration.notifications.webhookURL = text.trimmingCharacters(in: .whitespaces)
+                    case .failure(let invalid): problem("notifications.webhookUrl", invalid.reason)
+                    }
+                }
+            }
         }
 
         mutating func flowDefaults(in root: JSONCNode) -> FlowDefaults {

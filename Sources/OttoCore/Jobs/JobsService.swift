@@ -22,6 +22,8 @@ public struct JobsService: Sendable {
     let resolver: ModelResolver
     let catalog: any CatalogSnapshotProviding
     let now: @Sendable () -> Date
+    /// Told after a job was created, changed or made due, so the scheduler looks again at once.
+    let jobsChanged: @Sendable () -> Void
     static let lane = "external_api"
     /// The largest page a listing hands over at once.
     public static let maxPageSize = 1_000
@@ -30,12 +32,14 @@ public struct JobsService: Sendable {
         database: AppDatabase,
         resolver: ModelResolver,
         catalog: any CatalogSnapshotProviding,
-        now: @escaping @Sendable () -> Date = Date.init
+        now: @escaping @Sendable () -> Date = Date.init,
+        jobsChanged: @escaping @Sendable () -> Void = {}
     ) {
         self.database = database
         self.resolver = resolver
         self.catalog = catalog
         self.now = now
+        self.jobsChanged = jobsChanged
     }
 
     var nowMilliseconds: Int64 { Int64((now().timeIntervalSince1970 * 1000).rounded()) }
@@ -119,6 +123,7 @@ public struct JobsService: Sendable {
         } catch JobStoreError.duplicateId(let id) {
             throw DomainError.conflict("a job with id \"\(id)\" already exists")
         }
+        jobsChanged()
         return job
     }
 
@@ -135,8 +140,43 @@ public struct JobsService: Sendable {
         }
     }
 
+    /// Creates one of Otto's own recurring jobs if it is enabled and missing (first run one cadence from now), or brings an
+    /// existing one in line with the configuration: its cadence, and paused when disabled. Audited on the
+    /// `system` lane when something changed.
+    public func syncSystemJob(id: String, type: String, cadenceMinutes: Int, enabled: Bool) async throws {
+        let now = nowMilliseconds
+        let first = now + Int64(cadenceMinutes) * 60_000
+        let job = Job(
+            id: id, type: type, status: enabled ? .idle : .paused, scheduleType: .recurring, runAt: first,
+            cadenceMinutes: cadenceMinutes, nextRunAt: first, createdAt: now, updatedAt: now)
+        guard try await database.job(id: id) != nil else {
+            // Disabled and missing: nothing to pause.
+            if enabled { try await ensureSystemJob(job) }
+            return
+        }
+        struct Unchanged: Error {}
+        do {
+            _ = try await database.changeJob(id: id, audit: (.update, "system", "otto"), at: now) { existing in
+                // A running job is left to its run; the next start looks again.
+                guard existing.status != .running else { throw Unchanged() }
+                var job = existing
+                if job.cadenceMinutes != cadenceMinutes || job.scheduleType != .recurring {
+                    job.scheduleType = .recurring
+                    job.cadenceMinutes = cadenceMinutes
+                    job.nextRunAt = min(job.nextRunAt ?? first, first)
+                }
+                job.status = enabled ? .idle : .paused
+                if job.terminalState == nil, job.nextRunAt == nil { job.nextRunAt = first }
+                guard job != existing else { throw Unchanged() }
+                return job
+            }
+        } catch is Unchanged {
+        }
+    }
+
     public func update(id: String, _ patch: JobPatch, actor: String?) async throws -> Job {
         let snapshot = catalog.snapshot
+        defer { jobsChanged() }
         return try await change(id: id, action: .update, actor: actor) { job in
             var job = job
             if let type = patch.type {
@@ -178,17 +218,28 @@ public struct JobsService: Sendable {
         }
     }
 
-    /// Schedules the job to run as soon as the scheduler next looks, and returns that time.
+    /// Makes the job due now and returns that time. Allowed on Otto's own jobs (so an operator can try the
+    /// heartbeat or the watchdog), and on a one-shot that ended `completed` or `failed`, which runs once more (its
+    /// terminal state is cleared until that run ends). A cancelled job stays cancelled.
     public func runNow(id: String, actor: String?) async throws -> Int64 {
         let scheduledFor = nowMilliseconds
-        _ = try await change(id: id, action: .runNow, actor: actor) { job in
-            if let terminal = job.terminalState {
-                throw DomainError.conflict("job \"\(job.id)\" is \(terminal.rawValue) and cannot run again")
-            }
+        _ = try await change(id: id, action: .runNow, actor: actor, allowSystemJobs: true) { job in
             var job = job
+            switch job.terminalState {
+            case nil, .completed?, .failed?:
+                job.terminalState = nil
+                job.terminalReason = nil
+            case .cancelled?, .expired?:
+                throw DomainError.conflict(
+                    "job \"\(job.id)\" is \(job.terminalState!.rawValue) and cannot run again; create a new job")
+            }
+            if job.status == .paused {
+                throw DomainError.conflict("job \"\(job.id)\" is paused and does not run")
+            }
             job.nextRunAt = scheduledFor
             return job
         }
+        jobsChanged()
         return scheduledFor
     }
 
@@ -216,11 +267,12 @@ public struct JobsService: Sendable {
         id: String,
         action: TaskAuditEntry.Action,
         actor: String?,
+        allowSystemJobs: Bool = false,
         _ transform: @escaping @Sendable (Job) throws -> Job
     ) async throws -> Job {
         do {
             return try await database.changeJob(id: id, audit: (action, Self.lane, actor), at: nowMilliseconds) { job in
-                if job.isSystemManaged {
+                if job.isSystemManaged, !allowSystemJobs {
                     throw DomainError.forbiddenMutation("job \"\(job.id)\" is managed by Otto itself and is read-only")
                 }
                 if job.status == .running {

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import OttoContracts
 
@@ -70,32 +71,46 @@ public struct OpenCodeClient: OpenCodeCatalogSource {
         return OpenCodeCatalog(refs: refs, globalDefault: globalDefault)
     }
 
-    /// One GET with the whole exchange, body included, bounded by `timeout`.
+    /// One GET with the whole exchange, body included, bounded by `timeout`; anything but 200 is an error.
     func get(_ url: String) async throws(OpenCodeError) -> ByteBuffer {
-        let timeout = self.timeout
-        let seconds = Int(timeout.components.seconds)
+        let (status, body) = try await exchange(.GET, url, body: nil, timeout: timeout, maxBody: Self.maxBodyBytes)
+        guard status == 200 else { throw OpenCodeError(url: url, cause: .httpStatus(status)) }
+        return body
+    }
+
+    /// One request and its whole response, bounded by `timeout` from the first byte sent to the last received.
+    func exchange(
+        _ method: HTTPMethod,
+        _ url: String,
+        body: ByteBuffer?,
+        timeout: Duration,
+        maxBody: Int
+    ) async throws(OpenCodeError) -> (status: Int, body: ByteBuffer) {
+        let seconds = max(1, Int(timeout.components.seconds))
+        guard timeout > .zero else { throw OpenCodeError(url: url, cause: .timedOut(seconds: seconds)) }
         do {
-            return try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            return try await withThrowingTaskGroup(of: (status: Int, body: ByteBuffer)?.self) { group in
                 group.addTask {
                     var request = HTTPClientRequest(url: url)
-                    request.method = .GET
+                    request.method = method
                     request.headers.add(name: "Accept", value: "application/json")
+                    if let body {
+                        request.headers.add(name: "Content-Type", value: "application/json")
+                        request.body = .bytes(body)
+                    }
                     let response = try await httpClient.execute(
                         request, timeout: .nanoseconds(Self.nanoseconds(timeout)))
-                    guard response.status == .ok else {
-                        throw OpenCodeError(url: url, cause: .httpStatus(Int(response.status.code)))
-                    }
-                    return try await response.body.collect(upTo: Self.maxBodyBytes)
+                    return (Int(response.status.code), try await response.body.collect(upTo: maxBody))
                 }
                 group.addTask {
                     try await Task.sleep(for: timeout)
                     return nil
                 }
                 defer { group.cancelAll() }
-                guard let first = try await group.next(), let body = first else {
+                guard let first = try await group.next(), let result = first else {
                     throw OpenCodeError(url: url, cause: .timedOut(seconds: seconds))
                 }
-                return body
+                return result
             }
         } catch let error as OpenCodeError {
             throw error
@@ -114,7 +129,7 @@ public struct OpenCodeClient: OpenCodeCatalogSource {
             case .deadlineExceeded, .readTimeout, .connectTimeout, .getConnectionFromPoolTimeout:
                 return .timedOut(seconds: timeoutSeconds)
             case .remoteConnectionClosed:
-                return .unreachable("the connection was closed before a response arrived")
+                return .connectionLost("the connection was closed before a response arrived")
             case .invalidURL, .emptyHost, .emptyScheme:
                 return .unreachable("the URL is not valid")
             default:
@@ -131,8 +146,12 @@ public struct OpenCodeClient: OpenCodeCatalogSource {
             }
             return .unreachable(errors.first.map { String(describing: $0) } ?? String(describing: error))
         }
-        if let error = error as? IOError, error.errnoCode == ECONNREFUSED {
-            return .connectionRefused
+        if let error = error as? IOError {
+            switch error.errnoCode {
+            case ECONNREFUSED: return .connectionRefused
+            case ECONNRESET, EPIPE: return .connectionLost("the connection was reset")
+            default: break
+            }
         }
         if let error = error as? ChannelError, case .connectTimeout = error {
             return .timedOut(seconds: timeoutSeconds)

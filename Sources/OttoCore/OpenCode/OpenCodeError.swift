@@ -8,6 +8,10 @@ public struct OpenCodeError: Error, LocalizedError, Sendable, Equatable, CustomS
         case httpStatus(Int)
         case badPayload(String)
         case unreachable(String)
+        /// The connection broke mid-exchange (reset, or closed before the response).
+        case connectionLost(String)
+        /// OpenCode answered, but the model call behind it failed (OpenCode's `info.error`).
+        case modelError(name: String, message: String, retryable: Bool)
     }
 
     public let url: String
@@ -28,8 +32,32 @@ public struct OpenCodeError: Error, LocalizedError, Sendable, Equatable, CustomS
             "OpenCode at \(url) answered HTTP \(status)"
         case .badPayload(let reason):
             "OpenCode at \(url) returned an unexpected body: \(reason)"
-        case .unreachable(let reason):
+        case .unreachable(let reason), .connectionLost(let reason):
             "cannot reach OpenCode at \(url): \(reason)"
+        case .modelError(let name, let message, _):
+            "OpenCode at \(url) reported a model failure: \(name): \(message)"
+        }
+    }
+
+    /// Worth trying again: the connection was refused or lost, or OpenCode answered 429 or 5xx (or said the model
+    /// failure is retryable). Timeouts are not: the run's time is spent.
+    public var isTransient: Bool {
+        switch cause {
+        case .connectionRefused, .connectionLost: true
+        case .httpStatus(let status): status == 429 || (500...599).contains(status)
+        case .modelError(_, _, let retryable): retryable
+        case .timedOut, .badPayload, .unreachable: false
+        }
+    }
+
+    /// A short machine-readable name for a run's `errorCode`.
+    public var code: String {
+        switch cause {
+        case .connectionRefused, .connectionLost, .unreachable: "opencode_unreachable"
+        case .timedOut: "timeout"
+        case .httpStatus: "opencode_http_error"
+        case .badPayload: "opencode_bad_response"
+        case .modelError: "model_error"
         }
     }
 

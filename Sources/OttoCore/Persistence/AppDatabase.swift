@@ -113,6 +113,73 @@ public struct AppDatabase: Sendable {
             // Job listings page through jobs in creation order.
             try db.execute(sql: "CREATE INDEX jobs_by_creation ON jobs(created_at, id)")
         }
+        migrator.registerMigration("v3-execution") { db in
+            // The scheduler's states: a one-shot may end `failed`, a run is `running` until it ends. SQLite cannot
+            // change a CHECK constraint, so both tables are rebuilt (GRDB defers foreign key checks to the end).
+            try db.execute(
+                sql: """
+                    CREATE TABLE jobs_v3 (
+                      id TEXT PRIMARY KEY NOT NULL CHECK (id <> ''),
+                      type TEXT NOT NULL CHECK (type <> ''),
+                      status TEXT NOT NULL DEFAULT 'idle' CHECK (status IN ('idle', 'running', 'paused')),
+                      schedule_type TEXT NOT NULL CHECK (schedule_type IN ('recurring', 'oneshot')),
+                      profile_id TEXT,
+                      model_ref TEXT CHECK (model_ref IS NULL OR instr(model_ref, '/') > 1),
+                      run_at INTEGER,
+                      cadence_minutes INTEGER CHECK (cadence_minutes IS NULL OR cadence_minutes >= 1),
+                      payload TEXT CHECK (payload IS NULL OR json_valid(payload)),
+                      last_run_at INTEGER,
+                      next_run_at INTEGER,
+                      terminal_state TEXT CHECK (terminal_state IN ('completed', 'failed', 'expired', 'cancelled')),
+                      terminal_reason TEXT,
+                      lock_token TEXT,
+                      lock_expires_at INTEGER,
+                      created_at INTEGER NOT NULL,
+                      updated_at INTEGER NOT NULL,
+                      CHECK (schedule_type <> 'recurring' OR cadence_minutes IS NOT NULL),
+                      CHECK (status <> 'running' OR (lock_token IS NOT NULL AND lock_expires_at IS NOT NULL))
+                    );
+                    INSERT INTO jobs_v3 SELECT * FROM jobs;
+                    DROP TABLE jobs;
+                    ALTER TABLE jobs_v3 RENAME TO jobs;
+                    CREATE INDEX jobs_type ON jobs(type);
+                    CREATE INDEX jobs_due ON jobs(next_run_at) WHERE terminal_state IS NULL;
+                    CREATE INDEX jobs_by_creation ON jobs(created_at, id);
+                    CREATE INDEX jobs_leases ON jobs(lock_expires_at) WHERE status = 'running';
+
+                    CREATE TABLE job_runs_v3 (
+                      id TEXT PRIMARY KEY NOT NULL,
+                      job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+                      scheduled_for INTEGER NOT NULL,
+                      started_at INTEGER NOT NULL,
+                      finished_at INTEGER,
+                      status TEXT NOT NULL CHECK (status IN ('running', 'success', 'failed', 'skipped')),
+                      error_code TEXT,
+                      error_message TEXT,
+                      result_json TEXT CHECK (result_json IS NULL OR json_valid(result_json)),
+                      model_ref TEXT,
+                      model_source TEXT CHECK (model_source IS NULL OR model_source IN
+                        ('job', 'flow_default', 'global_default', 'fallback_global_default')),
+                      created_at INTEGER NOT NULL,
+                      session_id TEXT,
+                      attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                      -- the watchdog run that reported this failure; each failure is reported once
+                      reported_by TEXT
+                    );
+                    INSERT INTO job_runs_v3 (id, job_id, scheduled_for, started_at, finished_at, status, error_code,
+                      error_message, result_json, model_ref, model_source, created_at)
+                    SELECT id, job_id, scheduled_for, started_at, finished_at, status, error_code, error_message,
+                      result_json, model_ref, model_source, created_at FROM job_runs;
+                    DROP TABLE job_runs;
+                    ALTER TABLE job_runs_v3 RENAME TO job_runs;
+                    CREATE INDEX job_runs_by_job ON job_runs(job_id, created_at DESC);
+                    CREATE INDEX job_runs_by_time ON job_runs(created_at);
+                    CREATE INDEX job_runs_unfinished ON job_runs(job_id) WHERE finished_at IS NULL;
+                    CREATE INDEX job_runs_unreported_failures ON job_runs(created_at)
+                      WHERE status = 'failed' AND reported_by IS NULL;
+                    """
+            )
+        }
         return migrator
     }
 }

@@ -22,6 +22,9 @@ public struct OttoRuntime: Sendable {
     public let catalog: ModelCatalogService
     public let flowDefaults: FlowDefaultsStore
     public let resolver: ModelResolver
+    public let jobs: JobsService
+    public let scheduler: Scheduler
+    public let assistant: AssistantService
     /// Long-running work, dependencies first; `otto serve` runs them in one service group.
     public let services: [any Service]
 
@@ -94,6 +97,27 @@ public struct OttoRuntime: Sendable {
             interval: .seconds(configuration.catalogRefreshIntervalSeconds),
             logger: logger
         )
+        let openCodePrompts = OpenCodeClient(baseURL: configuration.openCode.baseURL)
+        let scheduler = Scheduler(
+            database: database, resolver: resolver, openCode: openCodePrompts, configuration: configuration,
+            logger: logger)
+        let jobs = JobsService(
+            database: database, resolver: resolver, catalog: catalog, jobsChanged: { scheduler.wake() })
+        do {
+            try await jobs.syncSystemJob(
+                id: "system-heartbeat", type: "heartbeat", cadenceMinutes: configuration.heartbeat.cadenceMinutes,
+                enabled: configuration.heartbeat.enabled)
+            try await jobs.syncSystemJob(
+                id: "system-watchdog-failures", type: "watchdog_failures",
+                cadenceMinutes: configuration.watchdog.cadenceMinutes, enabled: configuration.watchdog.enabled)
+            try await scheduler.recoverExpiredClaims()
+        } catch {
+            throw StartupError("cannot prepare the scheduler in \(paths.stateDatabase): \(error)")
+        }
+        let assistant = AssistantService(
+            resolver: resolver, openCode: openCodePrompts,
+            timeout: .seconds(configuration.scheduler.runTimeoutSeconds), retries: configuration.scheduler.retries,
+            logger: logger)
         return OttoRuntime(
             configurationPath: loaded.path,
             configuration: configuration,
@@ -103,7 +127,10 @@ public struct OttoRuntime: Sendable {
             catalog: catalog,
             flowDefaults: flowDefaults,
             resolver: resolver,
-            services: [refresh, FlowDefaultsWatcher(store: flowDefaults)]
+            jobs: jobs,
+            scheduler: scheduler,
+            assistant: assistant,
+            services: [refresh, FlowDefaultsWatcher(store: flowDefaults), scheduler]
         )
     }
 }

@@ -7,7 +7,7 @@ enum OpenAPIDocument {
           "info": {
             "title": "Otto external API",
             "version": "1.0.0",
-            "description": "Model catalog, flow defaults, scheduled jobs and audit of an Otto runtime. Every operation except this document needs Authorization: Bearer <token>, the token in <ottoHome>/secrets/internal-api.token."
+            "description": "Model catalog, flow defaults, scheduled jobs and their runs, the interactive assistant, and audit of an Otto runtime. Every operation except this document needs Authorization: Bearer <token>, the token in <ottoHome>/secrets/internal-api.token."
           },
           "security": [{"bearer": []}],
           "paths": {
@@ -77,7 +77,7 @@ enum OpenAPIDocument {
             },
             "/external/jobs/{id}/run-now": {
               "parameters": [{"$ref": "#/components/parameters/JobId"}],
-              "post": {"operationId": "runJobNow", "summary": "Schedule the job to run now.",
+              "post": {"operationId": "runJobNow", "summary": "Make the job due now; the scheduler starts it at once. Allowed on Otto's own jobs (heartbeat, watchdog) and on a one-shot that ended completed or failed, which runs once more; 409 for a running, paused or cancelled job.",
                 "responses": {"200": {"$ref": "#/components/responses/JobMutation"},
                   "401": {"$ref": "#/components/responses/Error"}, "403": {"$ref": "#/components/responses/Error"},
                   "404": {"$ref": "#/components/responses/Error"}, "409": {"$ref": "#/components/responses/Error"}}}
@@ -105,6 +105,15 @@ enum OpenAPIDocument {
               "get": {"operationId": "getJobRun", "summary": "One run of the job.",
                 "responses": {"200": {"description": "The run.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobRunEnvelope"}}}},
                   "401": {"$ref": "#/components/responses/Error"}, "404": {"$ref": "#/components/responses/Error"}}}
+            },
+            "/external/assistant/messages": {
+              "post": {"operationId": "sendAssistantMessage", "summary": "Send a message to the assistant on the interactiveAssistant flow's model, in a new OpenCode session or the given one.",
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AssistantMessage"}}}},
+                "responses": {"200": {"description": "The answer.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/AssistantReply"}}}},
+                  "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
+                  "404": {"description": "OpenCode has no session with the given sessionId.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+                  "413": {"$ref": "#/components/responses/Error"}, "415": {"$ref": "#/components/responses/Error"},
+                  "502": {"description": "OpenCode failed or did not answer in time (upstream_unavailable), with the cause.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}
             },
             "/external/audit": {
               "get": {"operationId": "getCommandAudit", "summary": "Catalog refreshes and defaults updates, newest first.",
@@ -175,7 +184,7 @@ enum OpenAPIDocument {
                   "runAt": {"type": ["integer", "null"]}, "cadenceMinutes": {"type": ["integer", "null"]},
                   "payload": {"type": ["object", "null"]},
                   "lastRunAt": {"type": ["integer", "null"]}, "nextRunAt": {"type": ["integer", "null"]},
-                  "terminalState": {"type": ["string", "null"], "enum": ["completed", "expired", "cancelled", null]},
+                  "terminalState": {"type": ["string", "null"], "enum": ["completed", "failed", "expired", "cancelled", null]},
                   "terminalReason": {"type": ["string", "null"]},
                   "createdAt": {"type": "integer"}, "updatedAt": {"type": "integer"},
                   "managedBy": {"type": "string", "enum": ["system", "operator"]},
@@ -212,14 +221,26 @@ enum OpenAPIDocument {
                     "before": {"type": ["object", "null"]}, "after": {"type": ["object", "null"]},
                     "metadata": {"type": ["object", "null"]}, "createdAt": {"type": "integer"}}}}}},
               "JobRun": {"type": "object", "additionalProperties": false,
-                "required": ["id", "jobId", "scheduledFor", "startedAt", "finishedAt", "status", "errorCode", "errorMessage", "result", "modelRef", "modelSource", "createdAt"],
+                "required": ["id", "jobId", "scheduledFor", "startedAt", "finishedAt", "status", "errorCode", "errorMessage", "result", "modelRef", "modelSource", "sessionId", "attempts", "createdAt"],
                 "properties": {"id": {"type": "string"}, "jobId": {"type": "string"},
                   "scheduledFor": {"type": "integer"}, "startedAt": {"type": "integer"}, "finishedAt": {"type": ["integer", "null"]},
-                  "status": {"type": "string", "enum": ["success", "failed", "skipped"]},
-                  "errorCode": {"type": ["string", "null"]}, "errorMessage": {"type": ["string", "null"]},
-                  "result": {}, "modelRef": {"type": ["string", "null"]},
+                  "status": {"type": "string", "enum": ["running", "success", "failed", "skipped"], "description": "running until finishedAt is set"},
+                  "errorCode": {"type": ["string", "null"], "examples": ["no_prompt", "no_model", "timeout", "interrupted", "opencode_unreachable", "opencode_http_error", "opencode_bad_response", "model_error"]},
+                  "errorMessage": {"type": ["string", "null"]},
+                  "result": {"description": "{\"text\": the model's answer} on success; the heartbeat and watchdog add \"notification\" (delivered, attempts, error) and the watchdog \"failures\" (the run ids it reported)"},
+                  "modelRef": {"type": ["string", "null"], "description": "the model the run used, after any fallback"},
                   "modelSource": {"type": ["string", "null"], "enum": ["job", "flow_default", "global_default", "fallback_global_default", null]},
+                  "sessionId": {"type": ["string", "null"], "description": "the OpenCode session the run prompted"},
+                  "attempts": {"type": "integer", "minimum": 0, "description": "prompt attempts, retries of transient OpenCode failures included"},
                   "createdAt": {"type": "integer"}}},
+              "AssistantMessage": {"type": "object", "additionalProperties": false, "required": ["message"],
+                "properties": {"message": {"type": "string", "minLength": 1, "maxLength": 100000},
+                  "sessionId": {"type": ["string", "null"], "pattern": "^[A-Za-z0-9_-]{1,128}$", "description": "an OpenCode session to continue; leave out for a new one"}}},
+              "AssistantReply": {"type": "object", "additionalProperties": false, "required": ["sessionId", "reply", "model"],
+                "properties": {"sessionId": {"type": "string"}, "reply": {"type": "string"},
+                  "model": {"type": "object", "additionalProperties": false, "required": ["ref", "source"],
+                    "properties": {"ref": {"$ref": "#/components/schemas/ModelRef"},
+                      "source": {"type": "string", "enum": ["flow_default", "global_default", "fallback_global_default"]}}}}},
               "JobRuns": {"type": "object", "additionalProperties": false, "required": ["taskId", "total", "limit", "offset", "runs"],
                 "properties": {"taskId": {"type": "string"}, "total": {"type": "integer"}, "limit": {"type": "integer"},
                   "offset": {"type": "integer"}, "runs": {"type": "array", "items": {"$ref": "#/components/schemas/JobRun"}}}},

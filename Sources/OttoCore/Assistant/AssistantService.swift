@@ -1,0 +1,85 @@
+import Foundation
+import Logging
+import OttoContracts
+
+/// The interactive assistant: a message to the `interactiveAssistant` flow's model, in a new OpenCode session or a
+/// given one. The message text is never logged.
+public struct AssistantService: Sendable {
+    let resolver: ModelResolver
+    let openCode: any OpenCodePrompting
+    let sender: PromptSender
+    let logger: Logger
+
+    public init(
+        resolver: ModelResolver, openCode: any OpenCodePrompting, timeout: Duration, retries: Int, logger: Logger
+    ) {
+        self.resolver = resolver
+        self.openCode = openCode
+        self.sender = PromptSender(openCode: openCode, retries: retries, timeout: timeout, logger: logger)
+        self.logger = logger
+    }
+
+    public func send(_ request: AssistantMessageRequest) async throws -> AssistantMessageResponse {
+        var issues: [FieldIssue] = []
+        if request.message.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            issues.append(FieldIssue(path: "message", message: "must not be empty"))
+        } else if request.message.utf8.count > AssistantMessageRequest.maxMessageBytes {
+            issues.append(
+                FieldIssue(
+                    path: "message",
+                    message: "is longer than \(AssistantMessageRequest.maxMessageBytes) bytes"))
+        }
+        if let session = request.sessionId, let issue = Self.sessionIdIssue(session) {
+            issues.append(FieldIssue(path: "sessionId", message: issue))
+        }
+        if !issues.isEmpty { throw DomainError.invalid(issues) }
+
+        let model: ResolvedModel
+        do {
+            model = try resolver.resolve(flow: .interactiveAssistant, jobModelRef: nil)
+        } catch {
+            throw DomainError.upstreamUnavailable(error.message)
+        }
+        if let session = request.sessionId {
+            let known: Bool
+            do {
+                known = try await openCode.sessionExists(session, timeout: .seconds(10))
+            } catch {
+                throw DomainError.upstreamUnavailable(error.message)
+            }
+            guard known else { throw DomainError.notFound("OpenCode has no session \"\(session)\"") }
+        }
+        let exchange = await sender.send(
+            request.message, model: model.ref, session: request.sessionId, title: "otto assistant")
+        switch exchange.answer {
+        case .success(let reply):
+            logger.info(
+                "assistant answered",
+                metadata: [
+                    "session": "\(exchange.sessionId ?? "")", "model": "\(model.ref)",
+                    "source": "\(model.source.rawValue)", "attempts": "\(exchange.attempts)",
+                ])
+            return AssistantMessageResponse(
+                sessionId: exchange.sessionId ?? "", reply: reply,
+                model: .init(ref: model.ref, source: model.source))
+        case .failure(.openCode(let error)) where error.cause == .httpStatus(404):
+            throw DomainError.notFound("OpenCode has no session \"\(exchange.sessionId ?? "")\"")
+        case .failure(let failure):
+            logger.warning("assistant message failed", metadata: ["error": "\(failure.message)"])
+            throw DomainError.upstreamUnavailable(failure.message)
+        }
+    }
+
+    /// OpenCode's session ids are letters, digits and `_`/`-`; anything else is refused before it reaches a URL.
+    static func sessionIdIssue(_ id: String) -> String? {
+        if id.isEmpty { return "must not be empty; leave it out to start a new session" }
+        if id.count > AssistantMessageRequest.maxSessionIdLength {
+            return "is longer than \(AssistantMessageRequest.maxSessionIdLength) characters"
+        }
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+        if !id.allSatisfy(allowed.contains) {
+            return "may contain only letters, digits, \"_\" and \"-\""
+        }
+        return nil
+    }
+}

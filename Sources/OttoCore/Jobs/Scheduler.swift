@@ -1,0 +1,396 @@
+import AsyncHTTPClient
+import Foundation
+import Logging
+import OttoContracts
+import ServiceLifecycle
+import Synchronization
+
+/// Runs due jobs. It sleeps until the earliest `nextRunAt` (or until woken by a change to the jobs), and looks at
+/// the database at least every `tickSeconds` anyway. Each due job is claimed in one transaction under a lease that
+/// the run renews while it is alive; up to `maxConcurrentRuns` run at once, so a slow one never holds up the
+/// others. Claims whose lease expired (a process that died mid-run) are taken back on every pass.
+public final class Scheduler: Service, Sendable {
+    let database: AppDatabase
+    let resolver: ModelResolver
+    let sender: PromptSender
+    let settings: OttoConfiguration.Scheduler
+    let heartbeat: OttoConfiguration.Heartbeat
+    let notifier: WebhookNotifier?
+    let logger: Logger
+    let now: @Sendable () -> Int64
+    private let wakeup = Wakeup()
+    private let state = Mutex(RunState())
+
+    private struct RunState {
+        var active = 0
+        var stopping = false
+    }
+
+    public init(
+        database: AppDatabase,
+        resolver: ModelResolver,
+        openCode: any OpenCodePrompting,
+        configuration: OttoConfiguration,
+        httpClient: HTTPClient = OpenCodeClient.sharedHTTPClient,
+        logger: Logger,
+        now: @escaping @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+    ) {
+        self.database = database
+        self.resolver = resolver
+        self.settings = configuration.scheduler
+        self.heartbeat = configuration.heartbeat
+        self.sender = PromptSender(
+            openCode: openCode,
+            retries: configuration.scheduler.retries,
+            timeout: .seconds(configuration.scheduler.runTimeoutSeconds),
+            logger: logger)
+        self.notifier = configuration.notifications.webhookURL.map {
+            WebhookNotifier(url: $0, httpClient: httpClient, logger: logger)
+        }
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Look at the jobs again now: one was created, changed or made due.
+    public func wake() { wakeup.signal() }
+
+    public func run() async throws {
+        await withGracefulShutdownHandler {
+            await withDiscardingTaskGroup { group in
+                await self.loop(group: &group)
+                // Runs still in flight are stopped, recorded as interrupted and rescheduled.
+                group.cancelAll()
+            }
+        } onGracefulShutdown: {
+            self.state.withLock { $0.stopping = true }
+            self.wakeup.signal()
+        }
+    }
+
+    private var shouldStop: Bool { Task.isCancelled || state.withLock { $0.stopping } }
+
+    private func loop(group: inout DiscardingTaskGroup) async {
+        let tick = Duration.seconds(settings.tickSeconds)
+        while !shouldStop {
+            var delay = tick
+            do {
+                try await recoverExpiredClaims()
+                let free = settings.maxConcurrentRuns - state.withLock { $0.active }
+                if free > 0 {
+                    let claimed = try await claim(limit: free)
+                    for run in claimed {
+                        state.withLock { $0.active += 1 }
+                        group.addTask {
+                            await self.execute(run)
+                            self.state.withLock { $0.active -= 1 }
+                            self.wakeup.signal()
+                        }
+                    }
+                    // Every slot was taken: more may be due; look again when a run ends.
+                    if claimed.count == free { delay = tick }
+                }
+                if state.withLock({ $0.active }) < settings.maxConcurrentRuns,
+                    let next = try await database.nextSchedulerEvent()
+                {
+                    let wait = max(0, next - now())
+                    delay = min(tick, .milliseconds(wait))
+                    // A lease is taken back only once it has expired: wake just after.
+                    if wait > 0 { delay += .milliseconds(1) }
+                }
+            } catch {
+                logger.error("scheduler pass failed; retrying", metadata: ["error": "\(error)"])
+                delay = min(tick, .seconds(1))
+            }
+            if delay > .zero { await wakeup.wait(timeout: delay) }
+        }
+    }
+
+    // MARK: Claims and recovery
+
+    func claim(limit: Int) async throws -> [ClaimedRun] {
+        let now = now()
+        let resolver = self.resolver
+        return try await database.claimDueJobs(
+            now: now, limit: limit, leaseUntil: now + Int64(settings.leaseSeconds) * 1000
+        ) { job, _ in
+            var run = JobRun(
+                id: UUID().uuidString.lowercased(), jobId: job.id, scheduledFor: job.nextRunAt ?? now,
+                startedAt: now, status: .running, createdAt: now)
+            // The model is chosen when the run starts; a fallback logs the resolver's warning here.
+            if let resolved = try? resolver.resolve(flow: job.flow, jobModelRef: job.modelRef) {
+                run.modelRef = resolved.ref
+                run.modelSource = resolved.source
+            }
+            return run
+        }
+    }
+
+    /// Takes back expired claims: the run is closed as interrupted and the job rescheduled.
+    func recoverExpiredClaims() async throws {
+        let now = now()
+        let message = "Otto stopped or lost the run's lease while it was in progress"
+        let recovered = try await database.recoverExpiredClaims(
+            now: now,
+            closeRun: { $0.interrupted(message, at: now) },
+            recover: { job, run in
+                job.interrupted(scheduledFor: run?.scheduledFor, reason: "interrupted: \(message)", at: now)
+            }
+        )
+        for job in recovered {
+            logger.warning(
+                "took back an interrupted run",
+                metadata: [
+                    "job": "\(job.id)",
+                    "next": "\(job.nextRunAt.map(String.init) ?? "none")",
+                    "terminal": "\(job.terminalState?.rawValue ?? "none")",
+                ])
+        }
+    }
+
+    // MARK: One run
+
+    func execute(_ claimed: ClaimedRun) async {
+        let started = ContinuousClock.now
+        logger.info(
+            "run started",
+            metadata: [
+                "job": "\(claimed.job.id)", "run": "\(claimed.run.id)",
+                "model": "\(claimed.run.modelRef?.description ?? "none")",
+                "source": "\(claimed.run.modelSource?.rawValue ?? "none")",
+            ])
+        enum Event: Sendable {
+            case performed(Performed)
+            case leaseLost
+            case leaseKeeperStopped
+        }
+        let performed: Performed? = await withTaskGroup(of: Event.self) { group in
+            group.addTask { .performed(await self.perform(claimed)) }
+            group.addTask { await self.keepLease(claimed) ? .leaseLost : .leaseKeeperStopped }
+            defer { group.cancelAll() }
+            while let event = await group.next() {
+                switch event {
+                case .performed(let performed): return performed
+                case .leaseLost: return nil
+                case .leaseKeeperStopped: continue
+                }
+            }
+            return nil
+        }
+        guard let performed else {
+            logger.error(
+                "lost the lease of a running job; its result is discarded",
+                metadata: ["job": "\(claimed.job.id)", "run": "\(claimed.run.id)"])
+            return
+        }
+        let stopping = shouldStop
+        let finished = await uncancelled { [self] in
+            try await self.finish(claimed, performed, stopping: stopping)
+        }
+        switch finished {
+        case .success(true):
+            logger.info(
+                "run finished",
+                metadata: [
+                    "job": "\(claimed.job.id)", "run": "\(claimed.run.id)",
+                    "status": "\(performed.run.status.rawValue)",
+                    "error": "\(performed.run.errorCode ?? "none")",
+                    "attempts": "\(performed.run.attempts)",
+                    "duration": "\(ContinuousClock.now - started)",
+                ])
+        case .success(false):
+            logger.error(
+                "the run's lease was taken back before it finished; its result is discarded",
+                metadata: ["job": "\(claimed.job.id)", "run": "\(claimed.run.id)"])
+        case .failure(let error):
+            logger.error(
+                "could not record the end of a run; it will be taken back when its lease expires",
+                metadata: ["job": "\(claimed.job.id)", "run": "\(claimed.run.id)", "error": "\(error)"])
+        }
+    }
+
+    /// A run's end as it will be stored, and the failures it reported (the watchdog's).
+    struct Performed: Sendable {
+        var run: JobRun
+        var reported: [String] = []
+    }
+
+    private func finish(_ claimed: ClaimedRun, _ performed: Performed, stopping: Bool) async throws -> Bool {
+        let now = now()
+        var run = performed.run
+        run.finishedAt = now
+        let after: Job
+        if stopping, run.errorCode == "interrupted" {
+            // Otto is stopping: the run did not fail on its own, so a one-shot runs again at the next start.
+            run.errorMessage = "Otto was stopped during this run"
+            var job = claimed.job.interrupted(scheduledFor: run.scheduledFor, reason: "", at: now)
+            if job.scheduleType == .oneshot {
+                job.terminalState = nil
+                job.terminalReason = nil
+                job.nextRunAt = run.scheduledFor
+            }
+            after = job
+        } else {
+            let failure = run.status == .failed ? "\(run.errorCode ?? "failed"): \(run.errorMessage ?? "")" : nil
+            after = claimed.job.finished(scheduledFor: run.scheduledFor, failure: failure, at: now)
+        }
+        return try await database.finishRun(
+            run, job: after, lockToken: claimed.lockToken, reporting: performed.reported)
+    }
+
+    /// Renews the lease every third of its length; returns true when the lease was lost, false when cancelled.
+    private func keepLease(_ claimed: ClaimedRun) async -> Bool {
+        let interval = Duration.milliseconds(settings.leaseSeconds * 1000 / 3)
+        while true {
+            do {
+                try await Task.sleep(for: interval)
+            } catch {
+                return false
+            }
+            do {
+                let until = now() + Int64(settings.leaseSeconds) * 1000
+                if try await !database.renewLease(jobId: claimed.job.id, lockToken: claimed.lockToken, until: until) {
+                    return true
+                }
+            } catch {
+                if Task.isCancelled { return false }
+                logger.warning(
+                    "could not renew a run's lease", metadata: ["job": "\(claimed.job.id)", "error": "\(error)"])
+            }
+        }
+    }
+
+    private func perform(_ claimed: ClaimedRun) async -> Performed {
+        var run = claimed.run
+        let job = claimed.job
+        guard let model = run.modelRef else {
+            let reason: String
+            do {
+                _ = try resolver.resolve(flow: job.flow, jobModelRef: job.modelRef, logFallback: false)
+                reason = "no model was available when the run started"
+            } catch {
+                reason = error.message
+            }
+            return Performed(run: failed(run, code: "no_model", reason))
+        }
+        do {
+            switch job.type {
+            case "heartbeat":
+                return try await runHeartbeat(job, run, model)
+            case "watchdog_failures":
+                return try await runWatchdog(job, run, model)
+            default:
+                if job.isSystemManaged {
+                    return Performed(
+                        run: failed(
+                            run, code: "unsupported_job_type",
+                            "this Otto has no runner for Otto's own job type \"\(job.type)\""))
+                }
+                guard let prompt = Self.prompt(of: job) else {
+                    return Performed(
+                        run: failed(
+                            run, code: "no_prompt",
+                            "job \"\(job.id)\" has no prompt: set payload.prompt to the text to send to the model, "
+                                + "e.g. {\"payload\": {\"prompt\": \"Summarise my inbox\"}}"))
+                }
+                let exchange = await sender.send(prompt, model: model, session: nil, title: "otto job \(job.id)")
+                run = applying(exchange, to: run)
+                return Performed(run: run)
+            }
+        } catch {
+            run.status = .failed
+            run.errorCode = Task.isCancelled ? "interrupted" : "internal_error"
+            run.errorMessage = Task.isCancelled ? "the run was stopped" : "\(error)"
+            return Performed(run: run)
+        }
+    }
+
+    /// `payload.prompt`, if it is a non-empty string.
+    static func prompt(of job: Job) -> String? {
+        guard case .string(let text)? = job.payload?["prompt"],
+            !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        else { return nil }
+        return text
+    }
+
+    private func failed(_ run: JobRun, code: String, _ message: String) -> JobRun {
+        var run = run
+        run.status = .failed
+        run.errorCode = code
+        run.errorMessage = message
+        return run
+    }
+
+    private func applying(_ exchange: PromptExchange, to run: JobRun, extra: [String: JSONValue] = [:]) -> JobRun {
+        var run = run
+        run.sessionId = exchange.sessionId
+        run.attempts = exchange.attempts
+        switch exchange.answer {
+        case .success(let text):
+            run.status = .success
+            run.result = JSONText(.object(extra.merging(["text": .string(text)]) { $1 }))
+        case .failure(let failure):
+            run = failed(run, code: failure.code, failure.message)
+        }
+        return run
+    }
+
+    // MARK: Heartbeat and watchdog
+
+    private func runHeartbeat(_ job: Job, _ run: JobRun, _ model: ModelRef) async throws -> Performed {
+        let since = job.lastRunAt ?? job.createdAt
+        let digest = try await database.activity(
+            since: since, excludingJob: job.id, failureLimit: 20, upcomingLimit: 10)
+        let text = heartbeat.prompt + "\n\n" + SystemDigests.heartbeat(digest, since: since, now: now())
+        let exchange = await sender.send(text, model: model, session: nil, title: "otto job \(job.id)")
+        var extra: [String: JSONValue] = [:]
+        if case .success(let reply) = exchange.answer, let notifier {
+            extra["notification"] = await deliver(notifier, kind: "heartbeat", job, run, reply)
+        }
+        return Performed(run: applying(exchange, to: run, extra: extra))
+    }
+
+    private func runWatchdog(_ job: Job, _ run: JobRun, _ model: ModelRef) async throws -> Performed {
+        let failures = try await database.unreportedFailures(limit: 50)
+        guard !failures.isEmpty else {
+            var run = run
+            run.status = .skipped
+            run.modelRef = nil
+            run.modelSource = nil
+            return Performed(run: run)
+        }
+        let text = SystemDigests.watchdogPrompt + "\n\n" + SystemDigests.failures(failures)
+        let exchange = await sender.send(text, model: model, session: nil, title: "otto job \(job.id)")
+        guard case .success(let reply) = exchange.answer else {
+            return Performed(run: applying(exchange, to: run))
+        }
+        var extra: [String: JSONValue] = ["failures": .array(failures.map { .string($0.run.id) })]
+        if let notifier {
+            extra["notification"] = await deliver(notifier, kind: "watchdog", job, run, reply)
+        }
+        return Performed(run: applying(exchange, to: run, extra: extra), reported: failures.map(\.run.id))
+    }
+
+    private func deliver(_ notifier: WebhookNotifier, kind: String, _ job: Job, _ run: JobRun, _ text: String) async
+        -> JSONValue
+    {
+        let delivery = await notifier.deliver(
+            .init(kind: kind, jobId: job.id, runId: run.id, text: text, createdAt: now()))
+        var note: [String: JSONValue] = [
+            "delivered": .bool(delivery.delivered), "attempts": .number(Double(delivery.attempts)),
+        ]
+        if let error = delivery.error { note["error"] = .string(error) }
+        return .object(note)
+    }
+}
+
+/// Runs `work` in a task of its own, so that it completes even when the calling task is being cancelled (GRDB's
+/// async accessors refuse to start in a cancelled task, and the end of a run must still be recorded).
+func uncancelled<T: Sendable>(_ work: @escaping @Sendable () async throws -> T) async -> Result<T, any Error> {
+    await Task {
+        do {
+            return .success(try await work())
+        } catch {
+            return .failure(error)
+        }
+    }.value
+}
