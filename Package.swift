@@ -133,7 +133,8 @@ let package = Package(
         .testTarget(
             name: "OttoServerTests",
             dependencies: [
-                "OttoServer", "OttoCore", "OttoContracts", "OttoTestSupport",
+                "OttoServer", "OttoCore", "OttoContracts", "OttoTestSupport", "OpenCodeStandIn",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

@@ -7,6 +7,7 @@ import OttoContracts
 import OttoCore
 import OttoServer
 import OttoTestSupport
+import ServiceLifecycle
 import Testing
 
 /// A real runtime (temporary home, real SQLite file, stand-in OpenCode over loopback) behind the real router.
@@ -16,6 +17,12 @@ struct APIHarness: Sendable {
     let services: ExternalAPIServices
     let server: RunningStandIn
     let client: any TestClientProtocol
+    let logs: CapturedLogs
+    /// The runtime's services when the test runs them.
+    let serviceGroup: ServiceGroup?
+
+    /// Stops the services as SIGTERM does.
+    func stopServices() async { await serviceGroup?.triggerGracefulShutdown() }
 
     var token: String { runtime.apiToken.value }
 
@@ -26,13 +33,15 @@ struct APIHarness: Sendable {
     static func run(
         _ setup: TestingSetup = .router,
         config: String = quietConfig,
+        runningServices: Bool = false,
         _ body: @Sendable (APIHarness) async throws -> Void
     ) async throws {
         let home = try TemporaryHome()
         defer { home.remove() }
         try home.writeConfig(config)
         try await withStandInOpenCode { server in
-            let logger = CapturedLogs().logger()
+            let logs = CapturedLogs()
+            let logger = logs.logger()
             let runtime = try await OttoRuntime.bootstrap(
                 environment: home.environment(openCode: server.baseURL),
                 logger: logger
@@ -40,9 +49,24 @@ struct APIHarness: Sendable {
             let services = ExternalAPIServices(runtime: runtime, logger: logger)
             let app = Application(router: buildRouter(services, logger: logger), logger: logger)
             try await app.test(setup) { client in
-                try await body(
-                    APIHarness(home: home, runtime: runtime, services: services, server: server, client: client)
-                )
+                // The scheduler and the other services run as in `otto serve`, and stop gracefully afterwards.
+                let group = ServiceGroup(
+                    configuration: .init(services: runtime.services.map { .init(service: $0) }, logger: logger))
+                let harness = APIHarness(
+                    home: home, runtime: runtime, services: services, server: server, client: client, logs: logs,
+                    serviceGroup: runningServices ? group : nil)
+                guard runningServices else { return try await body(harness) }
+                try await withThrowingTaskGroup(of: Void.self) { tasks in
+                    tasks.addTask { try await group.run() }
+                    do {
+                        try await body(harness)
+                    } catch {
+                        await group.triggerGracefulShutdown()
+                        throw error
+                    }
+                    await group.triggerGracefulShutdown()
+                    try await tasks.waitForAll()
+                }
             }
         }
     }

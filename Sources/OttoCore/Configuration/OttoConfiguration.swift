@@ -375,9 +375,17 @@ extension OttoConfiguration {
             {
                 if case .null = url.kind {
                 } else if let text = string(url, "notifications.webhookUrl") {
-                    switch OttoConfiguration.normalizedBaseURL(text) {
-                    case .success: configuration.notifications.webhookURL = text.trimmingCharacters(in: .whitespaces)
-                    case .failure(let invalid): problem("notifications.webhookUrl", invalid.reason)
+                    // A query is fine here: ntfy and Gotify carry their token in it.
+                    let trimmed = text.trimmingCharacters(in: .whitespaces)
+                    if let components = URLComponents(string: trimmed),
+                        ["http", "https"].contains(components.scheme?.lowercased() ?? ""),
+                        !(components.host ?? "").isEmpty, trimmed.utf8.count <= 4_096
+                    {
+                        configuration.notifications.webhookURL = trimmed
+                    } else {
+                        problem(
+                            "notifications.webhookUrl",
+                            "expected an http:// or https:// URL such as \"https://ntfy.sh/my-otto\"")
                     }
                 }
             }

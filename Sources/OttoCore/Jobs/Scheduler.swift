@@ -195,7 +195,7 @@ public final class Scheduler: Service, Sendable {
                     "status": "\(performed.run.status.rawValue)",
                     "error": "\(performed.run.errorCode ?? "none")",
                     "attempts": "\(performed.run.attempts)",
-                    "duration": "\(ContinuousClock.now - started)",
+                    "ms": "\(Self.milliseconds(ContinuousClock.now - started))",
                 ])
         case .success(false):
             logger.error(
@@ -206,6 +206,10 @@ public final class Scheduler: Service, Sendable {
                 "could not record the end of a run; it will be taken back when its lease expires",
                 metadata: ["job": "\(claimed.job.id)", "run": "\(claimed.run.id)", "error": "\(error)"])
         }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     }
 
     /// A run's end as it will be stored, and the failures it reported (the watchdog's).

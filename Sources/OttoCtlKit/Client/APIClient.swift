@@ -77,7 +77,8 @@ struct APIClient {
         _ path: String,
         json: Data? = nil,
         ifMatch: String? = nil,
-        accept statuses: Set<Int> = []
+        accept statuses: Set<Int> = [],
+        timeout: TimeAmount = .seconds(60)
     ) async throws -> Reply {
         let url = connection.baseURL + path
         var request = HTTPClientRequest(url: url)
@@ -95,7 +96,7 @@ struct APIClient {
         let response: HTTPClientResponse
         let body: ByteBuffer
         do {
-            response = try await http.execute(request, timeout: .seconds(60))
+            response = try await http.execute(request, timeout: timeout)
             body = try await response.body.collect(upTo: 64 * 1024 * 1024)
         } catch {
             throw CLIError(
@@ -180,6 +181,24 @@ struct APIClient {
         let body = ref.map { #"{"modelRef": \#(jsonQuoted($0.description))}"# } ?? #"{"modelRef": null}"#
         return try answer(
             try await send(.PATCH, Self.jobPath(id), json: Data(body.utf8)), as: JobMutationResponse.self)
+    }
+
+    /// A page of a job's runs, newest first.
+    func runs(jobId: String, limit: Int) async throws -> Answer<JobRunsResponse> {
+        try await get(Self.jobPath(jobId) + "/runs?limit=\(limit)", as: JobRunsResponse.self)
+    }
+
+    func runNow(jobId: String) async throws -> Answer<JobMutationResponse> {
+        try answer(try await send(.POST, Self.jobPath(jobId) + "/run-now"), as: JobMutationResponse.self)
+    }
+
+    /// A message to the assistant. The server bounds the model's time (scheduler.runTimeoutSeconds); the wait
+    /// here is longer than any such bound that makes sense.
+    func ask(_ request: AssistantMessageRequest) async throws -> Answer<AssistantMessageResponse> {
+        let body = try JSONEncoder().encode(request)
+        return try answer(
+            try await send(.POST, "/external/assistant/messages", json: body, timeout: .hours(2)),
+            as: AssistantMessageResponse.self)
     }
 
     func commandAudit(limit: Int, command: String?) async throws -> Answer<CommandAuditResponse> {

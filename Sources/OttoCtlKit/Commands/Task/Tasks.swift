@@ -7,7 +7,7 @@ extension OttoCtl {
         static let configuration = CommandConfiguration(
             commandName: "task",
             abstract: "Scheduled tasks (jobs) and the model each one uses.",
-            subcommands: [List.self, Show.self, SetModel.self]
+            subcommands: [List.self, Show.self, SetModel.self, Runs.self, RunNow.self]
         )
     }
 }
@@ -98,6 +98,75 @@ extension OttoCtl.Tasks {
             let body = try await context.client.job(id: taskId).value.job
             context.output.line("\(body.job.id): modelRef \(context.output.modelRef(body.job.modelRef))")
             context.output.line("effective model: \(List.describe(body.effectiveModel, context.output))")
+        }
+    }
+}
+
+extension OttoCtl.Tasks {
+    struct Runs: APICommand {
+        static let configuration = CommandConfiguration(
+            commandName: "runs",
+            abstract: "A task's runs, newest first: when, status, the model used and why, and any error.")
+
+        @Argument(help: ArgumentHelp("The task's id.", valueName: "task-id"))
+        var taskId: String
+
+        @Option(help: "How many runs to show (1-200).")
+        var limit = 20
+
+        @OptionGroup var output: OutputOptions
+        @OptionGroup var connection: ConnectionOptions
+
+        func validate() throws {
+            guard (1...200).contains(limit) else { throw ValidationError("--limit must be from 1 to 200") }
+        }
+
+        func run(in context: CommandContext) async throws {
+            let answer = try await context.client.runs(jobId: taskId, limit: limit)
+            if output.json { return context.output.raw(answer.body) }
+            let lines = answer.value.runs.map { run in
+                var line = Output.localTime(run.startedAt) + "  " + Self.status(run, context.output)
+                if let model = run.modelRef {
+                    let source = run.modelSource?.rawValue ?? "?"
+                    line +=
+                        "  \(model) (\(run.modelSource == .fallbackGlobalDefault ? context.output.styled(source, .yellow) : source))"
+                }
+                if run.attempts > 1 { line += "  \(run.attempts) attempts" }
+                if let code = run.errorCode { line += "  \(code): \(run.errorMessage ?? "")" }
+                return line
+            }
+            context.output.lines(lines, none: "no runs yet")
+            if answer.value.total > answer.value.runs.count {
+                context.output.trace("(\(answer.value.runs.count) of \(answer.value.total) runs; --limit shows more)")
+            }
+        }
+
+        static func status(_ run: JobRun, _ output: Output) -> String {
+            let text = Output.padded(run.status.rawValue, to: 7)
+            switch run.status {
+            case .failed: return output.styled(text, .red)
+            case .skipped, .running: return output.styled(text, .dim)
+            case .success: return text
+            }
+        }
+    }
+
+    struct RunNow: APICommand {
+        static let configuration = CommandConfiguration(
+            commandName: "run-now",
+            abstract: "Run a task now (also Otto's own heartbeat and watchdog, or a finished one-shot once more).")
+
+        @Argument(help: ArgumentHelp("The task's id.", valueName: "task-id"))
+        var taskId: String
+
+        @OptionGroup var output: OutputOptions
+        @OptionGroup var connection: ConnectionOptions
+
+        func run(in context: CommandContext) async throws {
+            let answer = try await context.client.runNow(jobId: taskId)
+            if output.json { return context.output.raw(answer.body) }
+            context.output.line(
+                "\(answer.value.id): due now; see its run with `ottoctl task runs \(answer.value.id)`")
         }
     }
 }

@@ -1,0 +1,70 @@
+import Foundation
+import Hummingbird
+import Logging
+import OttoContracts
+import ServiceLifecycle
+
+/// A real HTTP server that receives webhook POSTs, for notification tests.
+public final class WebhookReceiver: Sendable {
+    public let url: String
+    private let stream: AsyncStream<JSONValue>
+
+    init(url: String, stream: AsyncStream<JSONValue>) {
+        self.url = url
+        self.stream = stream
+    }
+
+    /// The next JSON body received, or nil if none arrives within `limit`.
+    public func next(within limit: Duration = .seconds(10)) async -> JSONValue? {
+        let stream = self.stream
+        return await withTaskGroup(of: JSONValue?.self) { group in
+            group.addTask {
+                var iterator = stream.makeAsyncIterator()
+                return await iterator.next()
+            }
+            group.addTask {
+                try? await Task.sleep(for: limit)
+                return nil
+            }
+            defer { group.cancelAll() }
+            return await group.next() ?? nil
+        }
+    }
+}
+
+/// Runs `body` with a webhook receiver listening on a free loopback port at `/hook`.
+public func withWebhookReceiver<T: Sendable>(_ body: @Sendable (WebhookReceiver) async throws -> T) async throws -> T {
+    var logger = Logger(label: "webhook-receiver")
+    logger.logLevel = .warning
+    let (received, sink) = AsyncStream<JSONValue>.makeStream()
+    let router = Router()
+    router.post("/hook") { request, _ -> HTTPResponse.Status in
+        let buffer = try await request.body.collect(upTo: 1024 * 1024)
+        if let value = JSONValue(jsonText: String(buffer: buffer)) { sink.yield(value) }
+        return .ok
+    }
+    let (ports, portContinuation) = AsyncStream<Int>.makeStream()
+    let app = Application(
+        router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+        onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
+    let group = ServiceGroup(services: [app], logger: logger)
+    return try await withThrowingTaskGroup(of: T?.self) { tasks in
+        tasks.addTask {
+            try await group.run()
+            return nil
+        }
+        var iterator = ports.makeAsyncIterator()
+        guard let port = await iterator.next() else { throw CancellationError() }
+        let receiver = WebhookReceiver(url: "http://127.0.0.1:\(port)/hook", stream: received)
+        do {
+            let result = try await body(receiver)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        } catch {
+            await group.triggerGracefulShutdown()
+            try? await tasks.waitForAll()
+            throw error
+        }
+    }
+}
