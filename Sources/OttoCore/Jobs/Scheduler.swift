@@ -128,6 +128,7 @@ public final class Scheduler: Service, Sendable {
     /// Takes back expired claims: the run is closed as interrupted and the job rescheduled.
     func recoverExpiredClaims() async throws {
         let now = now()
+        guard try await database.hasExpiredClaims(now: now) else { return }
         let message = "Otto stopped or lost the run's lease while it was in progress"
         let recovered = try await database.recoverExpiredClaims(
             now: now,

@@ -101,6 +101,22 @@ extension AppDatabase {
         }
     }
 
+    /// Whether `recoverExpiredClaims` has anything to do: a read, so the scheduler's frequent check never takes the
+    /// write lock for nothing.
+    func hasExpiredClaims(now: Int64) async throws -> Bool {
+        try await writer.read { db in
+            try Bool.fetchOne(
+                db,
+                sql: """
+                    SELECT EXISTS (SELECT 1 FROM jobs WHERE status = 'running'
+                                   AND (lock_expires_at IS NULL OR lock_expires_at < ?))
+                        OR EXISTS (SELECT 1 FROM job_runs WHERE finished_at IS NULL
+                                   AND job_id NOT IN (SELECT id FROM jobs WHERE status = 'running'))
+                    """,
+                arguments: [now]) ?? false
+        }
+    }
+
     /// Takes back every claim whose lease expired before `now` (or that has no lease at all): each unfinished run
     /// of the job is closed by `closeRun`, and the job becomes `recover(job, its unfinished run)`. Unfinished runs
     /// of jobs that are not running at all are closed too. Returns the jobs taken back.
