@@ -162,4 +162,56 @@ import Testing
         #expect(error?.message.hasPrefix("invalid environment variable \(name): ") == true)
         #expect(error?.message.contains(problem) == true, "\(error?.message ?? "")")
     }
+
+    @Test func theExecutionKeysHaveDefaultsAndAcceptSmallValues() throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        let created = try ConfigurationLoader(environment: home.environment(apiPort: nil)).load().configuration
+        #expect(created.scheduler == OttoConfiguration.Scheduler())
+        #expect(created.scheduler.tickSeconds == 30)
+        #expect(created.scheduler.leaseSeconds == 30)
+        #expect(created.scheduler.maxConcurrentRuns == 4)
+        #expect(created.scheduler.runTimeoutSeconds == 600)
+        #expect(created.scheduler.retries == 2)
+        #expect(created.heartbeat.enabled && created.heartbeat.cadenceMinutes == 240)
+        #expect(created.watchdog.enabled && created.watchdog.cadenceMinutes == 30)
+        #expect(created.notifications.webhookURL == nil)
+
+        try home.writeConfig(
+            """
+            {"scheduler": {"tickSeconds": 1, "leaseSeconds": 1, "maxConcurrentRuns": 1, "runTimeoutSeconds": 1,
+                           "retries": 0},
+             "heartbeat": {"enabled": false, "cadenceMinutes": 1, "prompt": "How are we?"},
+             "watchdog": {"cadenceMinutes": 1},
+             "notifications": {"webhookUrl": "https://ntfy.example/otto?auth=abc"}}
+            """)
+        let small = try ConfigurationLoader(environment: home.environment(apiPort: nil)).load().configuration
+        #expect(
+            small.scheduler
+                == .init(tickSeconds: 1, leaseSeconds: 1, maxConcurrentRuns: 1, runTimeoutSeconds: 1, retries: 0))
+        #expect(small.heartbeat == .init(enabled: false, cadenceMinutes: 1, prompt: "How are we?"))
+        #expect(small.watchdog.cadenceMinutes == 1)
+        #expect(small.notifications.webhookURL == "https://ntfy.example/otto?auth=abc")
+    }
+
+    @Test func invalidExecutionKeysAreReportedWithTheirPathsAndNeverEchoAWebhookURL() throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        try home.writeConfig(
+            """
+            {"scheduler": {"tickSeconds": 0, "leaseSeconds": 1.5, "retries": -1},
+             "heartbeat": {"enabled": "yes", "cadenceMinutes": 0},
+             "watchdog": {"cadenceMinutes": "30"},
+             "notifications": {"webhookUrl": "ftp://secret-token@host/x"}}
+            """)
+        let error = #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader(environment: home.environment(apiPort: nil)).load()
+        }
+        #expect(
+            error?.issues.map(\.path) == [
+                "scheduler.tickSeconds", "scheduler.leaseSeconds", "scheduler.retries", "heartbeat.enabled",
+                "heartbeat.cadenceMinutes", "watchdog.cadenceMinutes", "notifications.webhookUrl",
+            ])
+        #expect(error?.message.contains("secret-token") == false)
+    }
 }
