@@ -270,7 +270,9 @@ import Testing
 
     @Test func aWebhookThatFailsIsNotedOnTheRunAndNeverFailsIt() async throws {
         let config = Self.config(
-            extra: #", "notifications": {"webhookUrl": "http://127.0.0.1:\#(closedLoopbackPort())/hook?token=secret"}"#)
+            extra:
+                #", "notifications": {"webhookUrl": "http://127.0.0.1:\#(closedLoopbackPort())/hooks/secret-path?token=secret"}"#
+        )
         try await APIHarness.run(
             config: config.replacingOccurrences(of: #""heartbeat": {"enabled": false}"#, with: #""heartbeat": {}"#),
             runningServices: true
@@ -286,7 +288,8 @@ import Testing
                 return
             }
             #expect(error.contains("connection refused"))
-            #expect(!error.contains("secret"), "the webhook URL's query is not repeated")
+            #expect(!error.contains("secret"), "the webhook URL's path and query are not repeated")
+            #expect(!api.logs.all.contains { "\($0.message) \($0.metadata)".contains("secret") })
         }
     }
 

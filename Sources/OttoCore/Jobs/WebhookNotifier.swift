@@ -30,13 +30,12 @@ struct WebhookNotifier: Sendable {
     let httpClient: HTTPClient
     let logger: Logger
 
-    /// The URL without its query, for logs and notes: a webhook URL often carries a token there.
+    /// The URL's scheme, host and port only, for logs and notes: webhook URLs carry their secret in the path
+    /// (Slack, Discord) or the query (ntfy, Gotify).
     var redactedURL: String {
-        guard var components = URLComponents(string: url) else { return "the webhook URL" }
-        if components.query != nil { components.query = "…" }
-        components.user = nil
-        components.password = nil
-        return components.string ?? "the webhook URL"
+        guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host
+        else { return "the webhook URL" }
+        return "\(scheme)://\(host)\(components.port.map { ":\($0)" } ?? "")/…"
     }
 
     func deliver(_ message: Message) async -> Delivery {
