@@ -86,9 +86,8 @@ public final class Scheduler: Service, Sendable {
                             self.wakeup.signal()
                         }
                     }
-                    // Every slot was taken: more may be due; look again when a run ends.
-                    if claimed.count == free { delay = tick }
                 }
+                // With every slot taken, the next look is when a run ends (it signals) or at the tick.
                 if state.withLock({ $0.active }) < settings.maxConcurrentRuns,
                     let next = try await database.nextSchedulerEvent()
                 {
