@@ -17,9 +17,14 @@ public struct ModelRef: Hashable, Sendable, CustomStringConvertible {
     /// thousands of references never rebuilds the string.
     public let description: String
 
+    /// The longest reference accepted, in bytes of UTF-8. The longest in the models.dev catalog is under 100; the
+    /// cap keeps every check and suggestion search on a rejected reference cheap.
+    public static let maxLength = 512
+
     /// Builds a reference from its two parts, validating each.
     public init(providerId: String, modelId: String) throws(ModelRefError) {
         let given = "\(providerId)/\(modelId)"
+        if given.utf8.count > Self.maxLength { throw ModelRefError(given: given, problem: .tooLong) }
         if providerId.isEmpty { throw ModelRefError(given: given, problem: .emptyProvider) }
         if modelId.isEmpty { throw ModelRefError(given: given, problem: .emptyModel) }
         if providerId.unicodeScalars.contains(where: { $0 == "/" }) {
@@ -35,6 +40,7 @@ public struct ModelRef: Hashable, Sendable, CustomStringConvertible {
     public init(parsing text: String) throws(ModelRefError) {
         let trimmed = Self.trimmed(text)
         if trimmed.isEmpty { throw ModelRefError(given: text, problem: .empty) }
+        if trimmed.utf8.count > Self.maxLength { throw ModelRefError(given: trimmed, problem: .tooLong) }
         guard let slash = trimmed.firstIndex(of: "/") else {
             throw ModelRefError(given: trimmed, problem: .missingSlash)
         }
@@ -116,6 +122,7 @@ public struct ModelRefError: Error, Equatable, Sendable, LocalizedError, CustomS
         case slashInProvider
         case whitespaceInProvider
         case controlCharacter
+        case tooLong
     }
 
     public let given: String
@@ -129,8 +136,12 @@ public struct ModelRefError: Error, Equatable, Sendable, LocalizedError, CustomS
     public static let expectedFormat = "expected \"provider/model\", e.g. \"anthropic/claude-sonnet-4-5\""
 
     public var message: String {
-        let shown = jsonQuoted(given)
+        // A long reference is shown by its start only, so the message stays short.
+        let shown = jsonQuoted(given.count > 64 ? String(given.prefix(60)) + "…" : given)
         switch problem {
+        case .tooLong:
+            return "invalid model reference \(shown): \(given.utf8.count) bytes long; at most "
+                + "\(ModelRef.maxLength) are allowed"
         case .empty:
             return "model reference is empty; \(Self.expectedFormat)"
         case .missingSlash:

@@ -56,6 +56,29 @@ import Testing
         #expect(down.snapshot.contains(try ModelRef(parsing: "nano-gpt/NousResearch 2/hermes-4-405b")))
     }
 
+    @Test func concurrentRefreshesShareOneFetchAndEachGetsItsResult() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        try await withStandInOpenCode { server in
+            let catalog = Self.service(server, home: home)
+            // The stand-in holds the first fetch until all 100 callers are waiting.
+            server.standIn.mode = .hanging
+            let before = server.standIn.providersRequestCount
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<100 { group.addTask { try await catalog.refreshNow().count } }
+                try await Task.sleep(for: .milliseconds(300))
+                server.standIn.mode = .normal
+                var results: [Int] = []
+                for try await count in group { results.append(count) }
+                #expect(results == Array(repeating: 4_803, count: 100))
+            }
+            #expect(server.standIn.providersRequestCount - before == 1)
+            // The next refresh, asked for after that one ended, fetches again.
+            _ = try await catalog.refreshNow()
+            #expect(server.standIn.providersRequestCount - before == 2)
+        }
+    }
+
     @Test func aCorruptCacheIsIgnoredWithAWarning() throws {
         let home = try TemporaryHome()
         defer { home.remove() }

@@ -3,6 +3,8 @@ import Hummingbird
 import OttoContracts
 import Testing
 
+@testable import OttoServer
+
 @Suite struct AuthTests {
     static let routes: [(HTTPRequest.Method, String)] = [
         (.get, "/external/health"), (.get, "/external/models/catalog"), (.post, "/external/models/refresh"),
@@ -50,6 +52,44 @@ import Testing
             let lowercase = try await api.call(.get, "/external/health", authorization: "bearer \(api.token)")
             #expect(standard.status == .ok)
             #expect(lowercase.status == .ok)
+        }
+    }
+
+    @Test func aTokenWithBytesAddedOrMissingIsRejected() async throws {
+        try await APIHarness.run { api in
+            for extra in [1, 255, 256, 512] {
+                let longer = api.token + String(repeating: "Z", count: extra)
+                let reply = try await api.call(.get, "/external/health", authorization: "Bearer \(longer)")
+                #expect(reply.status == .unauthorized, "token + \(extra) bytes")
+                let zeros = api.token + String(repeating: "0", count: extra)
+                #expect(
+                    try await api.call(.get, "/external/health", authorization: "Bearer \(zeros)").status
+                        == .unauthorized)
+            }
+            for missing in [1, 32, api.token.count - 1] {
+                let shorter = String(api.token.dropLast(missing))
+                let reply = try await api.call(.get, "/external/health", authorization: "Bearer \(shorter)")
+                #expect(reply.status == .unauthorized, "token - \(missing) bytes")
+            }
+            #expect(try await api.call(.get, "/external/health").status == .ok)
+        }
+    }
+
+    @Test(arguments: [1, 255, 256, 512])
+    func lengthsDifferingByAnyAmountNeverCompareEqual(difference: Int) {
+        let token = Array("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef".utf8)
+        #expect(BearerAuthMiddleware<BasicRequestContext>.constantTimeEquals(token, token))
+        #expect(
+            !BearerAuthMiddleware<BasicRequestContext>.constantTimeEquals(
+                token + Array(repeating: 0, count: difference), token))
+        #expect(
+            !BearerAuthMiddleware<BasicRequestContext>.constantTimeEquals(
+                token + Array(repeating: 90, count: difference), token))
+        #expect(
+            !BearerAuthMiddleware<BasicRequestContext>.constantTimeEquals(
+                token, token + Array(repeating: 0, count: difference)))
+        if difference < token.count {
+            #expect(!BearerAuthMiddleware<BasicRequestContext>.constantTimeEquals(token.dropLast(difference), token))
         }
     }
 

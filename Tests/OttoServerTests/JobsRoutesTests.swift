@@ -155,6 +155,11 @@ import Testing
             #expect(unknown.status == .badRequest)
             #expect(unknown.error?.details?.first?.path == "modelRef")
             #expect(unknown.error?.details?.first?.message.contains("closest matches: openai/") == true)
+            let tenKilobytes = try await api.call(
+                .patch, "/external/jobs/inbox",
+                json: #"{"modelRef": "openai/\#(String(repeating: "m", count: 10_000))"}"#)
+            #expect(tenKilobytes.status == .badRequest)
+            #expect(tenKilobytes.error?.details?.first?.message.contains("at most 512 are allowed") == true)
             let malformed = try await api.call(.patch, "/external/jobs/inbox", json: #"{"modelRef": "gpt-5"}"#)
             #expect(malformed.status == .badRequest)
             #expect(malformed.error?.details?.first?.message.contains("invalid model reference \"gpt-5\"") == true)

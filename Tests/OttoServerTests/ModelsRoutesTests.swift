@@ -136,6 +136,23 @@ import Testing
             #expect(detail.message.contains("closest matches: openai/"))
             #expect(detail.message.contains("refresh the catalog"))
 
+            // An over-long reference is refused by its length, before any catalog search; nothing changes.
+            let hugeRef = "openai/" + String(repeating: "q", count: 30_000)
+            let tooLong = try await api.call(
+                .put, "/external/models/defaults", json: Self.defaultsJSON(["interactiveAssistant": hugeRef]))
+            #expect(tooLong.status == .badRequest)
+            let long = try #require(tooLong.error?.details?.first)
+            #expect(long.path == "flowDefaults.interactiveAssistant")
+            #expect(long.message.contains("30007 bytes long; at most 512 are allowed"))
+            #expect(tooLong.text.count < 1_000, "the reference is not echoed whole")
+            // Just under the cap, unknown: still answered, with suggestions from a bounded search.
+            let nearCap = "openai/gpt-5" + String(repeating: "x", count: 500)
+            let unknownLong = try await api.call(
+                .put, "/external/models/defaults", json: Self.defaultsJSON(["scheduledTasks": nearCap]))
+            #expect(unknownLong.status == .badRequest)
+            #expect(unknownLong.error?.details?.first?.message.contains("is not in the catalog") == true)
+            #expect(try api.home.readConfig() == before)
+
             for malformed in ["{\"flowDefaults\": ", "not json", "[1, 2]", "{\"flowDefaults\": {},}"] {
                 let reply = try await api.call(.put, "/external/models/defaults", json: malformed)
                 #expect(reply.status == .badRequest, "\(malformed)")

@@ -14,9 +14,8 @@ public protocol CatalogSnapshotProviding: Sendable {
 public final class ModelCatalogService: CatalogSnapshotProviding {
     private struct State {
         var snapshot: ModelCatalogSnapshot = .empty
-        /// Orders concurrent refreshes: a fetch that started earlier never overwrites one that started later.
-        var nextGeneration = 0
-        var appliedGeneration = -1
+        /// The fetch in flight, shared by every refresh asked for while it runs.
+        var inFlight: Task<ModelCatalogSnapshot, any Error>?
     }
 
     private let state = Mutex(State())
@@ -65,12 +64,28 @@ public final class ModelCatalogService: CatalogSnapshotProviding {
     }
 
     /// Fetches the catalog from OpenCode, persists it and makes it current. On failure the previous snapshot stays.
+    /// Refreshes asked for while one is in flight share it (a burst of 100 makes one fetch of the 3 MB body, not
+    /// 100), and each caller gets its result.
     @discardableResult
     public func refreshNow() async throws(OpenCodeError) -> ModelCatalogSnapshot {
-        let generation = state.withLock { state in
-            defer { state.nextGeneration += 1 }
-            return state.nextGeneration
+        let task = state.withLock { state in
+            if let running = state.inFlight { return running }
+            // Unstructured, so a caller that gives up does not cancel the fetch the others wait for.
+            let task = Task { try await self.fetchAndApply() }
+            state.inFlight = task
+            return task
         }
+        do {
+            return try await task.value
+        } catch let error as OpenCodeError {
+            throw error
+        } catch {
+            throw OpenCodeError(url: sourceURL, cause: .unreachable("\(error)"))
+        }
+    }
+
+    private func fetchAndApply() async throws(OpenCodeError) -> ModelCatalogSnapshot {
+        defer { state.withLock { $0.inFlight = nil } }
         let fetched = try await source.fetchCatalog()
         let updatedAt = Int64((now().timeIntervalSince1970 * 1000).rounded())
         let fresh = ModelCatalogSnapshot(
@@ -79,13 +94,7 @@ public final class ModelCatalogService: CatalogSnapshotProviding {
             source: .network,
             globalDefault: fetched.globalDefault
         )
-        let applied = state.withLock { state in
-            guard generation > state.appliedGeneration else { return false }
-            state.appliedGeneration = generation
-            state.snapshot = fresh
-            return true
-        }
-        guard applied else { return snapshot }
+        state.withLock { $0.snapshot = fresh }
         do {
             // The write ends in two fsyncs: a pool thread waits for them, not the caller's.
             let cache = self.cache

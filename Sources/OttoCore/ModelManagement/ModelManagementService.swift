@@ -114,34 +114,48 @@ public struct ModelManagementService: Sendable {
         return FieldIssue(path: path, message: message)
     }
 
-    /// Up to three catalog entries closest to `ref`: same provider first, then by edit distance.
+    /// Up to three catalog entries closest to `ref` by edit distance: among the models of its provider when the
+    /// catalog has that provider, else among all. The work is bounded: both texts are cut to 128 bytes, a
+    /// candidate whose length alone rules it out is skipped, and each distance stops once it cannot beat the
+    /// third best found so far.
     static func closestMatches(to ref: ModelRef, in snapshot: ModelCatalogSnapshot, limit: Int = 3) -> [String] {
-        let target = Array(ref.description.lowercased().utf8)
-        var scored: [(score: Int, ref: String)] = []
-        scored.reserveCapacity(snapshot.count)
-        for candidate in snapshot.refs {
-            let distance = editDistance(target, Array(candidate.description.lowercased().utf8))
-            let providerPenalty = candidate.providerId == ref.providerId ? 0 : 1_000
-            scored.append((distance + providerPenalty, candidate.description))
+        let target = Array(ref.description.lowercased().utf8.prefix(128))
+        let sameProvider = snapshot.refs.filter { $0.providerId == ref.providerId }
+        var best: [(score: Int, ref: String)] = []
+        for candidate in sameProvider.isEmpty ? snapshot.refs : sameProvider {
+            let text = Array(candidate.description.lowercased().utf8.prefix(128))
+            // Only suggestions closer than replacing the whole reference are worth showing.
+            let bound = best.count < limit ? target.count - 1 : best[best.count - 1].score
+            guard abs(text.count - target.count) <= bound,
+                let distance = editDistance(target, text, atMost: bound)
+            else { continue }
+            best.append((distance, candidate.description))
+            best.sort { $0.score != $1.score ? $0.score < $1.score : $0.ref < $1.ref }
+            if best.count > limit { best.removeLast() }
         }
-        scored.sort { $0.score != $1.score ? $0.score < $1.score : $0.ref < $1.ref }
-        return scored.prefix(limit).filter { $0.score < 1_000 + target.count }.map(\.ref)
+        return best.map(\.ref)
     }
 
-    static func editDistance(_ a: [UInt8], _ b: [UInt8]) -> Int {
-        if a.isEmpty { return b.count }
-        if b.isEmpty { return a.count }
+    /// The edit distance of `a` and `b` if it is at most `bound`, else nil (computed only as far as needed).
+    static func editDistance(_ a: [UInt8], _ b: [UInt8], atMost bound: Int) -> Int? {
+        guard bound >= 0 else { return nil }
+        if a.isEmpty { return b.count <= bound ? b.count : nil }
+        if b.isEmpty { return a.count <= bound ? a.count : nil }
         var previous = Array(0...b.count)
         var current = [Int](repeating: 0, count: b.count + 1)
         for i in 1...a.count {
             current[0] = i
+            var rowMinimum = i
             for j in 1...b.count {
                 let cost = a[i - 1] == b[j - 1] ? 0 : 1
                 current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+                rowMinimum = min(rowMinimum, current[j])
             }
+            // Every later row is at least this row's minimum.
+            if rowMinimum > bound { return nil }
             swap(&previous, &current)
         }
-        return previous[b.count]
+        return previous[b.count] <= bound ? previous[b.count] : nil
     }
 
     static func json(_ defaults: FlowDefaults) -> JSONValue {

@@ -33,17 +33,16 @@ struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
         APIError(.unauthorized, message, headers: [.wwwAuthenticate: "Bearer"])
     }
 
-    /// Compares without an early exit, so timing does not reveal how much of a guess matched.
-    static func constantTimeEquals(_ given: Substring.UTF8View, _ expected: String.UTF8View) -> Bool {
-        var difference = UInt8(truncatingIfNeeded: given.count ^ expected.count)
-        var givenIndex = given.startIndex
-        for byte in expected {
-            var other: UInt8 = 0
-            if givenIndex != given.endIndex {
-                other = given[givenIndex]
-                givenIndex = given.index(after: givenIndex)
-            }
-            difference |= byte ^ other
+    /// Compares without an early exit, so timing does not reveal how much of a guess matched: the whole lengths,
+    /// and every byte of the longer of the two (the header's length is bounded by the HTTP parser).
+    static func constantTimeEquals(_ given: some Collection<UInt8>, _ expected: some Collection<UInt8>) -> Bool {
+        let given = Array(given)
+        let expected = Array(expected)
+        var difference = given.count ^ expected.count
+        for index in 0..<max(given.count, expected.count) {
+            let a = index < given.count ? given[index] : 0
+            let b = index < expected.count ? expected[index] : 0
+            difference |= Int(a ^ b)
         }
         return difference == 0
     }
