@@ -68,11 +68,18 @@ public func buildApplication(
     _ services: ExternalAPIServices,
     host: String,
     port: Int,
+    requestHeadTimeout: Duration = .seconds(10),
+    idleTimeout: Duration = .seconds(60),
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
-    Application(
+    let headTimeout = TimeAmount(requestHeadTimeout)
+    return Application(
         router: buildRouter(services, logger: logger),
+        server: .http1(
+            configuration: .init(
+                additionalChannelHandlers: [ConnectionGuard(headTimeout: headTimeout)],
+                idleTimeout: TimeAmount(idleTimeout))),
         configuration: .init(address: .hostname(host, port: port), serverName: "otto"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
         logger: logger
@@ -95,4 +102,11 @@ public func explainServerFailure(_ error: any Error, host: String, port: Int) ->
         }
     }
     return "the external API on \(host):\(port) stopped with an error: \(error)"
+}
+
+extension TimeAmount {
+    init(_ duration: Duration) {
+        self = .nanoseconds(
+            duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+    }
 }

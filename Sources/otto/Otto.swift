@@ -91,12 +91,15 @@ extension Otto {
                 throw ExitCode(1)
             }
 
+            Otto.raiseFileDescriptorLimit(logger: logger)
             let services = ExternalAPIServices(runtime: runtime, logger: logger)
             let host = runtime.configuration.externalAPI.host
             let api = buildApplication(
                 services,
                 host: host,
                 port: runtime.configuration.externalAPI.port,
+                requestHeadTimeout: .seconds(runtime.configuration.externalAPI.requestHeadTimeoutSeconds),
+                idleTimeout: .seconds(runtime.configuration.externalAPI.idleTimeoutSeconds),
                 logger: logger
             ) { port in
                 // Logged once the API is listening, inside the service group, whose shutdown signals are trapped
@@ -131,6 +134,21 @@ extension Otto {
             }
             logger.notice("otto stopped")
         }
+    }
+
+    /// Every connection holds a descriptor: the soft limit (often 1,024) is raised to the hard one, so idle or
+    /// slow clients cannot use up what the API needs before the timeouts close them.
+    static func raiseFileDescriptorLimit(logger: Logger) {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        let before = limit.rlim_cur
+        if limit.rlim_cur < limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 { limit.rlim_cur = before }
+        }
+        logger.info(
+            "file descriptor limit",
+            metadata: ["soft": "\(limit.rlim_cur)", "hard": "\(limit.rlim_max)", "was": "\(before)"])
     }
 
     enum LogLevel: String, ExpressibleByArgument, CaseIterable {

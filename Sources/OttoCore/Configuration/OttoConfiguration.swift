@@ -13,6 +13,17 @@ public struct OttoConfiguration: Sendable, Equatable {
     public struct ExternalAPI: Sendable, Equatable {
         public var host: String
         public var port: Int
+        /// A connection that has not sent a complete request head this long after opening is closed (slowloris).
+        public var requestHeadTimeoutSeconds = 10
+        /// A keep-alive connection with no request for this long is closed; also bounds a stalled request body.
+        public var idleTimeoutSeconds = 60
+
+        public init(host: String, port: Int, requestHeadTimeoutSeconds: Int = 10, idleTimeoutSeconds: Int = 60) {
+            self.host = host
+            self.port = port
+            self.requestHeadTimeoutSeconds = requestHeadTimeoutSeconds
+            self.idleTimeoutSeconds = idleTimeoutSeconds
+        }
     }
 
     /// How jobs are claimed and run (`scheduler.*`).
@@ -306,6 +317,18 @@ extension OttoConfiguration {
                 }
                 if let port = integer(api.member("port"), "externalApi.port", in: 1...65_535, unit: "port") {
                     configuration.externalAPI.port = port
+                }
+                if let seconds = integer(
+                    api.member("requestHeadTimeoutSeconds"), "externalApi.requestHeadTimeoutSeconds", in: 1...3_600,
+                    unit: "seconds")
+                {
+                    configuration.externalAPI.requestHeadTimeoutSeconds = seconds
+                }
+                if let seconds = integer(
+                    api.member("idleTimeoutSeconds"), "externalApi.idleTimeoutSeconds", in: 1...86_400,
+                    unit: "seconds")
+                {
+                    configuration.externalAPI.idleTimeoutSeconds = seconds
                 }
             }
             configuration.flowDefaults = flowDefaults(in: root)
