@@ -224,6 +224,7 @@ public enum APIErrorCode: String, Codable, Sendable, CaseIterable {
     case unsupportedMediaType = "unsupported_media_type"
     case upstreamUnavailable = "upstream_unavailable"
     case serviceUnavailable = "service_unavailable"
+    case storageUnavailable = "storage_unavailable"
     case internalError = "internal_error"
 
     public var httpStatus: Int {
@@ -238,7 +239,7 @@ public enum APIErrorCode: String, Codable, Sendable, CaseIterable {
         case .payloadTooLarge: 413
         case .unsupportedMediaType: 415
         case .upstreamUnavailable: 502
-        case .serviceUnavailable: 503
+        case .serviceUnavailable, .storageUnavailable: 503
         case .internalError: 500
         }
     }

@@ -133,7 +133,9 @@ import Testing
         #expect(current == afterFirst)
         #expect(try home.readConfig() == fileAfterFirst)
         // Weak and wildcard forms.
-        #expect(afterFirst.matches(ifMatch: "W/\(afterFirst.etag)"))
+        #expect(
+            !afterFirst.matches(ifMatch: "W/\(afterFirst.etag)"), "If-Match compares strongly: a weak tag never matches"
+        )
         #expect(afterFirst.matches(ifMatch: "*"))
         #expect(!afterFirst.matches(ifMatch: "\"something-else\""))
     }

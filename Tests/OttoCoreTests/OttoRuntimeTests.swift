@@ -64,4 +64,43 @@ import Testing
                 == "cannot start: the first model catalog fetch failed: cannot reach OpenCode at \(url)/config/providers: connection refused (is `opencode serve` running there?)"
         )
     }
+
+    @Test func temporaryFilesOfAnInterruptedWriteAreRemovedAtStartUp() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        try home.writeConfig("{}")
+        let directory = (home.configPath as NSString).deletingLastPathComponent
+        // A writer that was killed: its pid is gone. Another that is still running is left alone.
+        let deadPid = try ChildProcess("/bin/true", environment: [:])
+        _ = await deadPid.waitForExit()
+        let running = try ChildProcess("/bin/sleep", arguments: ["30"], environment: [:])
+        defer { running.signal(SIGKILL) }
+        let leftover = directory + "/.config.jsonc.tmp-\(deadPid.pid)-123"
+        let live = directory + "/.config.jsonc.tmp-\(running.pid)-456"
+        for path in [leftover, live] { try "half a config".write(toFile: path, atomically: false, encoding: .utf8) }
+        try await withStandInOpenCode { server in
+            let logs = CapturedLogs()
+            _ = try await OttoRuntime.bootstrap(
+                environment: home.environment(openCode: server.baseURL), logger: logs.logger())
+            #expect(!FileManager.default.fileExists(atPath: leftover))
+            #expect(FileManager.default.fileExists(atPath: live))
+            #expect(logs.all.contains { $0.metadata["path"] == leftover })
+        }
+    }
+
+    @Test func aTokenPathThatIsADirectoryIsNamedInTheError() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        try FileManager.default.createDirectory(atPath: home.tokenPath, withIntermediateDirectories: true)
+        await #expect {
+            try await withStandInOpenCode { server in
+                _ = try await OttoRuntime.bootstrap(
+                    environment: home.environment(openCode: server.baseURL), logger: CapturedLogs().logger())
+            }
+        } throws: { error in
+            let message = "\(error)"
+            return message.contains(home.tokenPath) && message.contains("is a directory, not a file")
+                && !message.contains("NSCocoaErrorDomain")
+        }
+    }
 }

@@ -282,3 +282,37 @@ func curl(url: String, token: String, _ path: String, method: String, body: Stri
         environment: ProcessInfo.processInfo.environment)
     return Data(result.stdout.utf8)
 }
+
+/// Config files kept elsewhere and linked into place.
+@Suite struct ConfigFileTests {
+    @Test func aSymlinkedConfigStaysALinkAndItsTargetGetsTheChange() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        let dotfiles = home.path + "/dotfiles"
+        try FileManager.default.createDirectory(atPath: dotfiles, withIntermediateDirectories: true)
+        let target = dotfiles + "/otto.jsonc"
+        try #"{"heartbeat": {"enabled": false}, "watchdog": {"enabled": false}} // mine"#.write(
+            toFile: target, atomically: false, encoding: .utf8)
+        try FileManager.default.createDirectory(
+            atPath: (home.configPath as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        try FileManager.default.createSymbolicLink(atPath: home.configPath, withDestinationPath: target)
+        try await withStandInOpenCode { server in
+            let otto = try await RunningOtto.start(home: home, openCode: server.baseURL)
+            defer { otto.child.signal(SIGTERM) }
+            var environment = home.environment(apiPort: nil)
+            environment["OTTO_EXTERNAL_API_URL"] = otto.url
+            let set = try await ChildProcess.run(
+                BuiltProducts.executable("ottoctl"),
+                arguments: ["model", "defaults", "set", "heartbeat", "openai/gpt-5"],
+                environment: environment)
+            #expect(set.status == 0, "\(set.stderr)")
+            let link = try FileManager.default.destinationOfSymbolicLink(atPath: home.configPath)
+            #expect(link == target, "the link is still a link to the dotfile")
+            let text = try String(contentsOfFile: target, encoding: .utf8)
+            #expect(text.contains(#""heartbeat": "openai/gpt-5""#))
+            #expect(text.contains("// mine"))
+            let strays = try FileManager.default.contentsOfDirectory(atPath: dotfiles).filter { $0.contains(".tmp-") }
+            #expect(strays.isEmpty)
+        }
+    }
+}

@@ -85,15 +85,20 @@ import Testing
             )
             #expect(stale.status == .preconditionFailed)
             #expect(stale.error?.error == "precondition_failed")
+            // The current ETag made weak does not match either: If-Match compares strongly.
+            let weak = try await api.call(
+                .put, "/external/models/defaults", json: Self.defaultsJSON(["scheduledTasks": "openai/gpt-5"]),
+                headers: [.ifMatch: "W/" + newETag])
+            #expect(weak.status == .preconditionFailed)
             #expect(
                 try await api.call(.get, "/external/models/defaults").decode(FlowDefaultsBody.self).flowDefaults
                     == stored)
 
             let audit = try await api.call(.get, "/external/audit?command=external_models_defaults_update&limit=5")
                 .decode(CommandAuditResponse.self).entries
-            #expect(audit.map(\.status) == [.failed, .success])
-            #expect(audit[1].metadata?["before"]?["heartbeat"] == .null)
-            #expect(audit[1].metadata?["after"]?["heartbeat"] == .string("nano-gpt/NousResearch 2/hermes-4-405b"))
+            #expect(audit.map(\.status) == [.failed, .failed, .success])
+            #expect(audit[2].metadata?["before"]?["heartbeat"] == .null)
+            #expect(audit[2].metadata?["after"]?["heartbeat"] == .string("nano-gpt/NousResearch 2/hermes-4-405b"))
         }
     }
 

@@ -14,11 +14,14 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
     case preconditionFailed(String)
     /// OpenCode failed.
     case upstreamUnavailable(String)
+    /// Otto's own storage (the config file, the state database) could not be written; nothing changed.
+    case storageUnavailable(String)
 
     public var message: String {
         switch self {
         case .invalid(let message, _), .notFound(let message), .forbiddenMutation(let message),
-            .conflict(let message), .preconditionFailed(let message), .upstreamUnavailable(let message):
+            .conflict(let message), .preconditionFailed(let message), .upstreamUnavailable(let message),
+            .storageUnavailable(let message):
             message
         }
     }

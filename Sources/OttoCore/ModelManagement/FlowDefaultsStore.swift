@@ -44,12 +44,13 @@ public struct VersionedFlowDefaults: Sendable, Equatable {
         return "\"fd-" + String(repeating: "0", count: 16 - hex.count) + hex + "\""
     }
 
-    /// Whether an `If-Match` value names this version (`*` names any; weak tags compare by their opaque part).
+    /// Whether an `If-Match` value names this version (`*` names any). `If-Match` compares strongly (RFC 9110,
+    /// 13.1.1): a weak tag (`W/"..."`) never matches.
     public func matches(ifMatch: String) -> Bool {
         ifMatch.split(separator: ",").contains { candidate in
-            var tag = candidate.trimmingCharacters(in: .whitespaces)
+            let tag = candidate.trimmingCharacters(in: .whitespaces)
             if tag == "*" { return true }
-            if tag.hasPrefix("W/") { tag.removeFirst(2) }
+            if tag.hasPrefix("W/") { return false }
             return tag == etag || "\"\(tag)\"" == etag
         }
     }
@@ -60,7 +61,7 @@ public enum FlowDefaultsUpdateError: Error, LocalizedError, Sendable {
     case preconditionFailed(current: VersionedFlowDefaults)
     /// The config file cannot be read or does not parse; it is left untouched.
     case configurationInvalid(ConfigurationError)
-    /// The new file could not be written; the old one is still in place.
+    /// The new file could not be written (a full disk, a read-only file system); the old one is still in place.
     case writeFailed(path: String, reason: String)
 
     public var errorDescription: String? {
@@ -70,7 +71,7 @@ public enum FlowDefaultsUpdateError: Error, LocalizedError, Sendable {
         case .configurationInvalid(let error):
             error.message + "; fix the file before changing flow defaults"
         case .writeFailed(let path, let reason):
-            "cannot write \(path): \(reason)"
+            "the config file \(path) could not be written (\(reason)); nothing was changed"
         }
     }
 }
@@ -95,12 +96,23 @@ public final class FlowDefaultsStore: FlowDefaultsProviding {
     private let published: Mutex<Published>
     private let fileWork = Mutex<Void>(())
     private let threadPool: NIOThreadPool
+    /// Replaces the file; `AtomicFile.write` except in tests of storage failures (a full disk cannot be had here).
+    private let writeFile: @Sendable ([UInt8], String, mode_t) throws(AtomicFile.WriteError) -> Void
 
     /// - Parameter initial: the defaults read at start-up with the rest of the configuration.
-    public init(path: String, initial: FlowDefaults, logger: Logger, threadPool: NIOThreadPool = .singleton) {
+    public init(
+        path: String,
+        initial: FlowDefaults,
+        logger: Logger,
+        threadPool: NIOThreadPool = .singleton,
+        writeFile: @escaping @Sendable ([UInt8], String, mode_t) throws(AtomicFile.WriteError) -> Void = {
+            bytes, path, mode throws(AtomicFile.WriteError) in try AtomicFile.write(bytes, to: path, permissions: mode)
+        }
+    ) {
         self.path = path
         self.logger = logger
         self.threadPool = threadPool
+        self.writeFile = writeFile
         self.published = Mutex(Published(stamp: AtomicFile.stamp(path), current: VersionedFlowDefaults(initial)))
     }
 
@@ -208,9 +220,11 @@ public final class FlowDefaultsStore: FlowDefaultsProviding {
         var info = stat()
         if stat(path, &info) == 0 { mode = info.st_mode & 0o7777 }
         do {
-            try AtomicFile.write(edited, to: path, permissions: mode)
+            try writeFile(Array(edited), path, mode)
         } catch {
-            throw .writeFailed(path: path, reason: error.localizedDescription)
+            // The cause only (no space left, read-only file system): the temporary file's name means nothing to
+            // an operator, and it is gone.
+            throw .writeFailed(path: path, reason: String(cString: strerror(error.errnoCode)))
         }
         let after = VersionedFlowDefaults(updated)
         publish(after, stamp: AtomicFile.stamp(path))

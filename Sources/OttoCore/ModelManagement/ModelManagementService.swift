@@ -92,8 +92,10 @@ public struct ModelManagementService: Sendable {
                 domainError = .preconditionFailed(
                     "the flow defaults changed since your If-Match version was read; read them again and retry"
                 )
-            case .configurationInvalid, .writeFailed:
+            case .configurationInvalid:
                 domainError = .conflict(error.localizedDescription)
+            case .writeFailed:
+                domainError = .storageUnavailable(error.localizedDescription)
             }
             await audit(Self.defaultsUpdateCommand, status: .failed, error: domainError.message, metadata: metadata)
             throw domainError

@@ -31,9 +31,29 @@ public struct APIToken: Sendable, CustomStringConvertible, CustomDebugStringConv
         do {
             try AtomicFile.createDirectory(directory, permissions: 0o700)
             _ = chmod(directory, 0o700)
+            var info = stat()
+            if stat(path, &info) == 0 {
+                if (info.st_mode & S_IFMT) == S_IFDIR {
+                    throw LoadError(
+                        path: path, reason: "it is a directory, not a file; remove it and Otto creates the token there")
+                }
+                if (info.st_mode & S_IFMT) != S_IFREG {
+                    throw LoadError(path: path, reason: "it is not a regular file")
+                }
+                if info.st_size > 4_096 {
+                    throw LoadError(path: path, reason: "it is larger than 4 KiB, which no token is")
+                }
+            }
             if let bytes = try AtomicFile.readIfPresent(path) {
                 let text = String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
                 if !text.isEmpty {
+                    // What ottoctl and curl can send in a header: printable ASCII without spaces.
+                    guard text.utf8.allSatisfy({ (0x21...0x7E).contains($0) }) else {
+                        throw LoadError(
+                            path: path,
+                            reason: "it holds something other than one token of printable ASCII without spaces; "
+                                + "remove the file and Otto creates a new token")
+                    }
                     _ = chmod(path, 0o600)
                     return APIToken(value: text)
                 }
@@ -45,6 +65,8 @@ public struct APIToken: Sendable, CustomStringConvertible, CustomDebugStringConv
             }.joined()
             try AtomicFile.write(Array((token + "\n").utf8), to: path, permissions: 0o600)
             return APIToken(value: token)
+        } catch let error as LoadError {
+            throw error
         } catch {
             throw LoadError(path: path, reason: error.localizedDescription)
         }

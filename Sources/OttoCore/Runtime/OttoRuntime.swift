@@ -45,6 +45,13 @@ public struct OttoRuntime: Sendable {
         }
         let configuration = loaded.configuration
         let paths = OttoPaths(home: configuration.ottoHome)
+        // Temporary files of writes that a kill -9 interrupted: never read, so removed.
+        for path in [loaded.path, paths.catalogCache, paths.apiToken] {
+            for leftover in AtomicFile.removeLeftovers(of: path) {
+                logger.notice(
+                    "removed a temporary file left by an interrupted write", metadata: ["path": "\(leftover)"])
+            }
+        }
 
         let database: AppDatabase
         do {

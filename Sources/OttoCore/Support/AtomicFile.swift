@@ -22,12 +22,14 @@ public enum AtomicFile {
         }
     }
 
-    /// Writes `bytes` to `path` atomically with the given permission bits.
+    /// Writes `bytes` to `path` atomically with the given permission bits. A symbolic link (a config file kept
+    /// with the operator's dotfiles) stays a link: its target is what is replaced, by a temporary file beside it.
     public static func write<Bytes: Collection<UInt8>>(
         _ bytes: Bytes,
-        to path: String,
+        to linkOrPath: String,
         permissions: mode_t = 0o644
     ) throws(WriteError) {
+        let path = resolvingLinks(linkOrPath)
         let directory = (path as NSString).deletingLastPathComponent
         let base = (path as NSString).lastPathComponent
         let temporary = "\(directory)/.\(base).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
@@ -69,6 +71,32 @@ public enum AtomicFile {
             _ = fsync(directoryFD)
             close(directoryFD)
         }
+    }
+
+    /// The file a path names after following symbolic links, or the path itself if it does not exist yet.
+    public static func resolvingLinks(_ path: String) -> String {
+        guard let resolved = realpath(path, nil) else { return path }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// Removes temporary files that a write of `path` left behind when its process was killed mid-way (their
+    /// names carry the writer's pid; a file of a process still running is left alone). Returns what was removed.
+    @discardableResult
+    public static func removeLeftovers(of linkOrPath: String) -> [String] {
+        let path = resolvingLinks(linkOrPath)
+        let directory = (path as NSString).deletingLastPathComponent
+        let prefix = "." + (path as NSString).lastPathComponent + ".tmp-"
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.isEmpty ? "." : directory)
+        else { return [] }
+        var removed: [String] = []
+        for name in names where name.hasPrefix(prefix) {
+            let pidText = name.dropFirst(prefix.count).prefix { $0 != "-" }
+            if let pid = pid_t(pidText), pid != getpid(), kill(pid, 0) == 0 || errno == EPERM { continue }
+            let leftover = directory + "/" + name
+            if unlink(leftover) == 0 { removed.append(leftover) }
+        }
+        return removed
     }
 
     /// Creates a directory and its parents; a directory created here gets `permissions`.

@@ -34,12 +34,14 @@ enum OpenAPIDocument {
               "get": {"operationId": "getFlowDefaults", "summary": "The model of each runtime flow (null = inherit).",
                 "responses": {"200": {"$ref": "#/components/responses/FlowDefaults"}, "401": {"$ref": "#/components/responses/Error"}}},
               "put": {"operationId": "putFlowDefaults", "summary": "Replace all four flow defaults.",
-                "parameters": [{"name": "If-Match", "in": "header", "required": false, "description": "ETag from a previous read; a stale one is refused with 412.", "schema": {"type": "string"}}],
+                "parameters": [{"name": "If-Match", "in": "header", "required": false, "description": "ETag from a previous read; a stale one, or a weak one (W/...), is refused with 412.", "schema": {"type": "string"}}],
                 "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/FlowDefaultsBody"}}}},
                 "responses": {"200": {"$ref": "#/components/responses/FlowDefaults"},
                   "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
+                  "409": {"description": "The config file does not parse (state_conflict); fix it first.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                   "412": {"$ref": "#/components/responses/Error"}, "413": {"$ref": "#/components/responses/Error"},
-                  "415": {"$ref": "#/components/responses/Error"}}}
+                  "415": {"$ref": "#/components/responses/Error"},
+                  "503": {"description": "The config file could not be written (storage_unavailable: a full disk, a read-only file system); nothing changed.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}
             },
             "/external/models/effective": {
               "get": {"operationId": "getEffectiveModels", "summary": "The model each flow runs on now (after fallbacks), and OpenCode's global default.",
@@ -142,7 +144,7 @@ enum OpenAPIDocument {
               "NullableModelRef": {"type": ["string", "null"], "pattern": "^[^/\\s]+/.+$"},
               "Error": {"type": "object", "additionalProperties": false, "required": ["error", "message"],
                 "properties": {
-                  "error": {"type": "string", "enum": ["invalid_request", "unauthorized", "forbidden_mutation", "not_found", "method_not_allowed", "state_conflict", "precondition_failed", "payload_too_large", "unsupported_media_type", "upstream_unavailable", "service_unavailable", "internal_error"]},
+                  "error": {"type": "string", "enum": ["invalid_request", "unauthorized", "forbidden_mutation", "not_found", "method_not_allowed", "state_conflict", "precondition_failed", "payload_too_large", "unsupported_media_type", "upstream_unavailable", "service_unavailable", "storage_unavailable", "internal_error"]},
                   "message": {"type": "string"},
                   "details": {"type": "array", "items": {"type": "object", "additionalProperties": false, "required": ["path", "message"],
                     "properties": {"path": {"type": "string"}, "message": {"type": "string"}}}}}},

@@ -38,6 +38,7 @@ public struct APIError: HTTPResponseError, Sendable {
         case .conflict(let message): self.init(.stateConflict, message)
         case .preconditionFailed(let message): self.init(.preconditionFailed, message)
         case .upstreamUnavailable(let message): self.init(.upstreamUnavailable, message)
+        case .storageUnavailable(let message): self.init(.storageUnavailable, message)
         }
     }
 
