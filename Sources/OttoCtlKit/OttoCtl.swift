@@ -26,6 +26,14 @@ public struct OttoCtl: AsyncParsableCommand {
 
     public init() {}
 
+    /// Refuses an argument longer than any real one (task ids are UUIDs or short names), as invalid input
+    /// (exit 64), before it is sent anywhere.
+    static func checkLength(_ value: String, _ name: String, max: Int = 1_024) throws {
+        guard value.utf8.count <= max else {
+            throw ValidationError("\(name) is \(value.utf8.count) bytes long; at most \(max) are accepted")
+        }
+    }
+
     /// Runs ottoctl as a process: with one event loop, which is plenty for a command that makes a request or two
     /// and starts faster than one per core. (NIO takes this setting once, before first use, so it lives here and
     /// not in the client, which tests create many times in one process.)

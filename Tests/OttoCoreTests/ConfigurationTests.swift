@@ -215,3 +215,15 @@ import Testing
         #expect(error?.message.contains("secret-token") == false)
     }
 }
+
+@Suite struct LogfmtTests {
+    @Test func everyRecordIsOneLineAndNoValueDrivesTheTerminal() {
+        #expect(LogfmtLogHandler.quoted("plain") == "plain")
+        #expect(LogfmtLogHandler.quoted("") == #""""#)
+        let hostile = "a\r\nb\u{1B}[2J\u{1B}]0;pwned\u{7}\"c\\d\te\u{2028}f\u{85}"
+        let quoted = LogfmtLogHandler.quoted(hostile)
+        #expect(quoted == #""a\r\nb\u001b[2J\u001b]0;pwned\u0007\"c\\d\te\u2028f\u0085""#)
+        #expect(!quoted.unicodeScalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) })
+        #expect(LogfmtLogHandler.quoted("carriage\rreturn").hasPrefix("\""))
+    }
+}

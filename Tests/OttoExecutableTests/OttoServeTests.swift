@@ -102,6 +102,18 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: home.stateDatabasePath))
     }
 
+    @Test func aModelManagementValueOfTheWrongTypeIsReportedOnce() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        try home.writeConfig(#"{"modelManagement": ["not", "an", "object"]}"#)
+        let result = try await ChildProcess.run(
+            Self.otto, environment: home.environment(openCode: "http://127.0.0.1:1"))
+        #expect(result.status == 1)
+        #expect(
+            result.stderr
+                == "otto: invalid config file \(home.configPath): modelManagement: expected an object, got an array\n")
+    }
+
     @Test func thePeriodicRefreshRunsInTheRealProcess() async throws {
         let home = try TemporaryHome()
         defer { home.remove() }

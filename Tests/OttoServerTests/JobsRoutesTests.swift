@@ -234,13 +234,23 @@ import Testing
     @Test func textWithQuotesAndControlCharactersRoundTrips() async throws {
         try await APIHarness.run { api in
             let created = try await api.createJob(
-                #"{"id": "q\"uote\\d", "type": "re\"port\n\u0007x", "scheduleType": "oneshot", "runAt": 5, "profileId": "été"}"#
+                #"{"id": "q\"uote\\d", "type": "re\"port été", "scheduleType": "oneshot", "runAt": 5, "profileId": "été\n\u0007x", "payload": {"prompt": "a\u0000b\n"}}"#
             )
             #expect(created.status == .created, "\(created.text)")
             let listed = try await api.call(.get, "/external/jobs").decode(JobListResponse.self).jobs
             #expect(listed.map(\.id) == ["q\"uote\\d"])
-            #expect(listed.first?.type == "re\"port\n\u{07}x")
-            #expect(listed.first?.profileId == "été")
+            #expect(listed.first?.type == "re\"port été")
+            #expect(listed.first?.profileId == "été\n\u{07}x")
+            #expect(listed.first?.payload?["prompt"] == .string("a\u{0}b\n"))
+            // Ids and types are shown in terminals and logs: control characters are refused there.
+            let control = try await api.createJob(
+                #"{"id": "bell\u0007", "type": "re\nport", "scheduleType": "oneshot", "runAt": 5}"#)
+            #expect(control.status == .badRequest)
+            #expect(control.error?.details?.map(\.path) == ["id", "type"])
+            let long = try await api.createJob(
+                #"{"id": "\#(String(repeating: "i", count: 257))", "type": "report", "scheduleType": "oneshot", "runAt": 5}"#
+            )
+            #expect(long.error?.details?.first?.message.contains("at most 256") == true)
         }
     }
 

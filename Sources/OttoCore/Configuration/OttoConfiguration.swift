@@ -331,8 +331,10 @@ extension OttoConfiguration {
                     configuration.externalAPI.idleTimeoutSeconds = seconds
                 }
             }
-            configuration.flowDefaults = flowDefaults(in: root)
-            if let management = object(root.member("modelManagement"), "modelManagement"),
+            // modelManagement is looked at once here: a value of the wrong type is one problem, reported once.
+            let management = object(root.member("modelManagement"), "modelManagement")
+            if let management { configuration.flowDefaults = flowDefaults(inManagement: management) }
+            if let management,
                 let interval = integer(
                     management.member("catalogRefreshIntervalSeconds"),
                     "modelManagement.catalogRefreshIntervalSeconds",
@@ -415,9 +417,13 @@ extension OttoConfiguration {
         }
 
         mutating func flowDefaults(in root: JSONCNode) -> FlowDefaults {
-            guard case .object = root.kind,
-                let management = object(root.member("modelManagement"), "modelManagement"),
-                let node = object(management.member("flowDefaults"), "modelManagement.flowDefaults"),
+            guard case .object = root.kind, let management = object(root.member("modelManagement"), "modelManagement")
+            else { return FlowDefaults() }
+            return flowDefaults(inManagement: management)
+        }
+
+        mutating func flowDefaults(inManagement management: JSONCNode) -> FlowDefaults {
+            guard let node = object(management.member("flowDefaults"), "modelManagement.flowDefaults"),
                 case .object(let members) = node.kind
             else { return FlowDefaults() }
             switch FlowDefaults.validate(members, requireAll: false, pathPrefix: "modelManagement.flowDefaults") {

@@ -111,6 +111,8 @@ public struct JobsService: Sendable {
         if job.id.trimmingCharacters(in: .whitespaces).isEmpty {
             issues.append(FieldIssue(path: "id", message: "must not be only white space"))
         }
+        issues += Self.nameIssues(job.id, path: "id", max: 256)
+        issues += Self.nameIssues(job.type, path: "type", max: 128)
         issues += Self.scheduleIssues(job, runAtGiven: requested.runAt != nil)
         if let ref = requested.modelRef,
             let issue = ModelManagementService.selectabilityIssue(ref, path: "modelRef", in: catalog.snapshot)
@@ -194,6 +196,8 @@ public struct JobsService: Sendable {
             if let payload = patch.payload { job.payload = payload }
             if let profileId = patch.profileId { job.profileId = profileId }
             var issues = Self.scheduleIssues(job, runAtGiven: job.runAt != nil)
+            // Checked only when changed: a job stored earlier (an adopted database) stays editable.
+            if let type = patch.type { issues += Self.nameIssues(type, path: "type", max: 128) }
             if let modelRef = patch.modelRef {
                 if let ref = modelRef, ref != job.modelRef,
                     let issue = ModelManagementService.selectabilityIssue(ref, path: "modelRef", in: snapshot)
@@ -286,6 +290,19 @@ public struct JobsService: Sendable {
     }
 
     static func notFoundMessage(_ id: String) -> String { "no job with id \"\(id)\"" }
+
+    /// An id or type is shown in terminals and logs: no control characters, and a sensible length.
+    static func nameIssues(_ text: String, path: String, max: Int) -> [FieldIssue] {
+        var issues: [FieldIssue] = []
+        if text.utf8.count > max {
+            issues.append(
+                FieldIssue(path: path, message: "is \(text.utf8.count) bytes long; at most \(max) are allowed"))
+        }
+        if text.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
+            issues.append(FieldIssue(path: path, message: "must not contain control characters"))
+        }
+        return issues
+    }
 
     static func scheduleIssues(_ job: Job, runAtGiven: Bool) -> [FieldIssue] {
         var issues: [FieldIssue] = []

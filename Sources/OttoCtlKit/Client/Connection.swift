@@ -79,13 +79,29 @@ struct Connection {
     }
 
     static func normalized(_ url: String, origin: String) throws -> String {
-        guard let components = URLComponents(string: url), let scheme = components.scheme?.lowercased(),
-            scheme == "http" || scheme == "https", components.host?.isEmpty == false
+        let shown = Output.escapingControls(url.count > 100 ? String(url.prefix(100)) + "…" : url)
+        guard url.utf8.count <= 2_048, let components = URLComponents(string: url),
+            let scheme = components.scheme?.lowercased(), scheme == "http" || scheme == "https",
+            components.host?.isEmpty == false
         else {
             throw CLIError(
-                "invalid API URL \"\(url)\" from \(origin); expected e.g. http://127.0.0.1:4190",
+                "invalid API URL \"\(shown)\" from \(origin); expected e.g. http://127.0.0.1:4190",
                 invalidInput: true
             )
+        }
+        // A port outside 1-65535 would crash the HTTP client; it is invalid input like any other.
+        if let port = components.port, !(1...65_535).contains(port) {
+            throw CLIError(
+                "invalid API URL \"\(shown)\" from \(origin): port \(port) is not from 1 to 65535", invalidInput: true)
+        }
+        if components.port == nil,
+            let authority = url.split(separator: "/", omittingEmptySubsequences: true).dropFirst().first,
+            let hostAndPort = authority.split(separator: "@").last, hostAndPort.last != "]", hostAndPort.contains(":")
+        {
+            // A port URLComponents could not read (too large for an integer, or not a number).
+            throw CLIError(
+                "invalid API URL \"\(shown)\" from \(origin): the port is not a number from 1 to 65535",
+                invalidInput: true)
         }
         var text = url
         while text.hasSuffix("/") { text.removeLast() }

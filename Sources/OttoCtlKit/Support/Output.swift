@@ -18,7 +18,7 @@ import OttoContracts
 /// on a terminal, unless `NO_COLOR` is set or `TERM` is `dumb`; in a pipe or a file the text is plain.
 /// `standard` writes to the process's stdout and stderr; tests capture both with `Output.Captured`.
 struct Output: Sendable {
-    enum Style: String {
+    enum Style: String, CaseIterable {
         case dim = "2"
         case red = "31"
         case yellow = "33"
@@ -55,7 +55,7 @@ struct Output: Sendable {
     }
 
     func line(_ text: String = "") {
-        write(.stdout, Array((text + "\n").utf8))
+        write(.stdout, Array((Self.escapingControls(text, keepingStyles: colourOnStdout) + "\n").utf8))
     }
 
     /// The lines in one write, or `none` when there are none.
@@ -71,15 +71,51 @@ struct Output: Sendable {
     }
 
     func error(_ text: String) {
+        let text = Self.escapingControls(text, keepingStyles: false)
         write(.stderr, Array("\(Self.styled("ottoctl:", .red, colour: colourOnStderr)) \(text)\n".utf8))
     }
 
     func warning(_ text: String) {
+        let text = Self.escapingControls(text, keepingStyles: false)
         write(.stderr, Array("\(Self.styled("warning:", .yellow, colour: colourOnStderr)) \(text)\n".utf8))
     }
 
     func trace(_ text: String) {
-        write(.stderr, Array((text + "\n").utf8))
+        write(.stderr, Array((Self.escapingControls(text, keepingStyles: false) + "\n").utf8))
+    }
+
+    /// Human text with every control character but line breaks and tabs shown as an escape (`\u001b`), so a job
+    /// id, a server message or a model's answer can never clear the screen, retitle the terminal or move the
+    /// cursor. With `keepingStyles`, the colour sequences `styled` writes (and only those) pass.
+    static func escapingControls(_ text: String, keepingStyles: Bool = false) -> String {
+        guard text.unicodeScalars.contains(where: { isControl($0) && $0 != "\n" && $0 != "\t" }) else { return text }
+        let scalars = Array(text.unicodeScalars)
+        let styles = (["\u{1B}[0m"] + Style.allCases.map { "\u{1B}[\($0.rawValue)m" }).map { Array($0.unicodeScalars) }
+        var out = String.UnicodeScalarView()
+        var index = 0
+        while index < scalars.count {
+            let scalar = scalars[index]
+            if keepingStyles, scalar == "\u{1B}",
+                let style = styles.first(where: { scalars[index...].starts(with: $0) })
+            {
+                out.append(contentsOf: style)
+                index += style.count
+                continue
+            }
+            index += 1
+            if isControl(scalar) && scalar != "\n" && scalar != "\t" {
+                let hex = String(scalar.value, radix: 16)
+                out.append(
+                    contentsOf: ("\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex).unicodeScalars)
+            } else {
+                out.append(scalar)
+            }
+        }
+        return String(out)
+    }
+
+    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 
     /// Writes everything; when the reader has gone away (`ottoctl model list | head`), stops quietly, as

@@ -29,6 +29,13 @@ extension OttoCtl {
         @OptionGroup var output: OutputOptions
         @OptionGroup var connection: ConnectionOptions
 
+        func validate() throws {
+            if let session {
+                try OttoCtl.checkLength(session, "--session", max: AssistantMessageRequest.maxSessionIdLength)
+            }
+            try OttoCtl.checkLength(message, "message", max: AssistantMessageRequest.maxMessageBytes)
+        }
+
         func run(in context: CommandContext) async throws {
             let text = message == "-" ? try Self.readStandardInput() : message
             guard !text.allSatisfy(\.isWhitespace) else {

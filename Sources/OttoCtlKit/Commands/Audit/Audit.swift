@@ -17,6 +17,7 @@ extension OttoCtl {
         @OptionGroup var connection: ConnectionOptions
 
         func validate() throws {
+            if let command { try OttoCtl.checkLength(command, "--command", max: 256) }
             guard (1...200).contains(limit) else {
                 throw ValidationError("--limit must be from 1 to 200, got \(limit)")
             }

@@ -56,6 +56,8 @@ extension OttoCtl.Tasks {
         @OptionGroup var output: OutputOptions
         @OptionGroup var connection: ConnectionOptions
 
+        func validate() throws { try OttoCtl.checkLength(taskId, "task-id") }
+
         func run(in context: CommandContext) async throws {
             let answer = try await context.client.job(id: taskId)
             if output.json { return context.output.raw(answer.body) }
@@ -89,13 +91,16 @@ extension OttoCtl.Tasks {
         @OptionGroup var connection: ConnectionOptions
 
         func validate() throws {
+            try OttoCtl.checkLength(taskId, "task-id")
             _ = try OttoCtl.parseModel(model)
         }
 
         func run(in context: CommandContext) async throws {
-            let patched = try await context.client.setJobModel(id: taskId, to: try OttoCtl.parseModel(model))
-            if output.json { return context.output.raw(patched.body) }
-            let body = try await context.client.job(id: taskId).value.job
+            _ = try await context.client.setJobModel(id: taskId, to: try OttoCtl.parseModel(model))
+            // Like every --json, the resource itself: the job as it is now.
+            let answer = try await context.client.job(id: taskId)
+            if output.json { return context.output.raw(answer.body) }
+            let body = answer.value.job
             context.output.line("\(body.job.id): modelRef \(context.output.modelRef(body.job.modelRef))")
             context.output.line("effective model: \(List.describe(body.effectiveModel, context.output))")
         }
@@ -118,6 +123,7 @@ extension OttoCtl.Tasks {
         @OptionGroup var connection: ConnectionOptions
 
         func validate() throws {
+            try OttoCtl.checkLength(taskId, "task-id")
             guard (1...200).contains(limit) else { throw ValidationError("--limit must be from 1 to 200") }
         }
 
@@ -161,6 +167,8 @@ extension OttoCtl.Tasks {
 
         @OptionGroup var output: OutputOptions
         @OptionGroup var connection: ConnectionOptions
+
+        func validate() throws { try OttoCtl.checkLength(taskId, "task-id") }
 
         func run(in context: CommandContext) async throws {
             let answer = try await context.client.runNow(jobId: taskId)
