@@ -63,17 +63,22 @@ final class TestClock: Sendable {
         let fixture = try JobsFixture()
         defer { fixture.home.remove() }
         #expect(
-            try fixture.database.appliedMigrations() == ["v1-jobs-runs-audit", "v2-jobs-by-creation", "v3-execution"])
+            try fixture.database.appliedMigrations() == [
+                "v1-jobs-runs-audit", "v2-jobs-by-creation", "v3-execution", "v4-audit-lane-and-origin",
+            ])
         try await fixture.create("kept")
 
         // Opening the same file again migrates nothing and keeps the data.
         let second = try AppDatabase.open(path: fixture.home.stateDatabasePath)
-        #expect(try second.appliedMigrations() == ["v1-jobs-runs-audit", "v2-jobs-by-creation", "v3-execution"])
+        #expect(
+            try second.appliedMigrations() == [
+                "v1-jobs-runs-audit", "v2-jobs-by-creation", "v3-execution", "v4-audit-lane-and-origin",
+            ])
         #expect(try await second.job(id: "kept") != nil)
         let rows = try await second.writer.read { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations")
         }
-        #expect(rows == 3)
+        #expect(rows == 4)
         let journal = try await second.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
         let tables = try await second.writer.read { db in

@@ -52,6 +52,8 @@ public struct CommandAuditEntry: Codable, Sendable, Equatable {
     /// Assigned by the database when the entry is stored.
     public var id: Int64?
     public var command: String
+    /// Where the command came from (`external_api`; the TypeScript Otto also wrote `interactive`, `scheduled`).
+    public var lane: String?
     public var status: Status
     public var errorMessage: String?
     public var metadata: JSONText?
@@ -60,6 +62,7 @@ public struct CommandAuditEntry: Codable, Sendable, Equatable {
     public init(
         id: Int64? = nil,
         command: String,
+        lane: String? = "external_api",
         status: Status,
         errorMessage: String?,
         metadata: JSONText?,
@@ -67,6 +70,7 @@ public struct CommandAuditEntry: Codable, Sendable, Equatable {
     ) {
         self.id = id
         self.command = command
+        self.lane = lane
         self.status = status
         self.errorMessage = errorMessage
         self.metadata = metadata

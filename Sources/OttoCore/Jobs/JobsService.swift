@@ -145,7 +145,11 @@ public struct JobsService: Sendable {
     /// Creates one of Otto's own recurring jobs if it is enabled and missing (first run one cadence from now), or brings an
     /// existing one in line with the configuration: its cadence, and paused when disabled. Audited on the
     /// `system` lane when something changed.
-    public func syncSystemJob(id: String, type: String, cadenceMinutes: Int, enabled: Bool) async throws {
+    /// - Parameter firstRunFromNow: the job was just adopted from the TypeScript Otto: its schedule starts one of
+    ///   our cadences from now, whatever its old one said.
+    public func syncSystemJob(
+        id: String, type: String, cadenceMinutes: Int, enabled: Bool, firstRunFromNow: Bool = false
+    ) async throws {
         let now = nowMilliseconds
         let first = now + Int64(cadenceMinutes) * 60_000
         let job = Job(
@@ -167,6 +171,13 @@ public struct JobsService: Sendable {
                     job.cadenceMinutes = cadenceMinutes
                     job.nextRunAt = min(job.nextRunAt ?? first, first)
                 }
+                if firstRunFromNow {
+                    job.type = type
+                    job.runAt = first
+                    job.nextRunAt = first
+                    job.terminalState = nil
+                    job.terminalReason = nil
+                }
                 job.status = enabled ? .idle : .paused
                 if job.terminalState == nil, job.nextRunAt == nil { job.nextRunAt = first }
                 guard job != existing else { throw Unchanged() }
@@ -174,6 +185,33 @@ public struct JobsService: Sendable {
             }
         } catch is Unchanged {
         }
+    }
+
+    /// Otto's own jobs of a type this Otto does not run (the TypeScript Otto's `eod_learning`, say) are kept and
+    /// listed but paused, never run as a generic prompt. Returns the jobs paused now.
+    public func pauseUnsupportedSystemJobs(supported: Set<String>) async throws -> [Job] {
+        var paused: [Job] = []
+        var cursor: JobCursor?
+        repeat {
+            let page = try await database.jobsPage(type: nil, after: cursor, limit: 500)
+            for job in page where job.isSystemManaged && !supported.contains(job.type) && job.status == .idle {
+                struct Skip: Error {}
+                do {
+                    let (_, after) = try await database.changeJob(
+                        id: job.id, audit: (.update, "system", "otto"), at: nowMilliseconds
+                    ) { current in
+                        guard current.status == .idle else { throw Skip() }
+                        var changed = current
+                        changed.status = .paused
+                        return changed
+                    }
+                    paused.append(after)
+                } catch is Skip {
+                }
+            }
+            cursor = page.count == 500 ? page.last.map(JobCursor.init(after:)) : nil
+        } while cursor != nil
+        return paused
     }
 
     public func update(id: String, _ patch: JobPatch, actor: String?) async throws -> Job {

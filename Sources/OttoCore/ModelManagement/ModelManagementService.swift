@@ -54,8 +54,10 @@ public struct ModelManagementService: Sendable {
     }
 
     /// Replaces all four flow defaults. A model must be in the current catalog unless the flow already has it.
+    /// Sets the defaults of `flows` to `requested`'s; the other flows stay as they are.
     public func updateDefaults(
         _ requested: FlowDefaults,
+        flows: Set<RuntimeModelFlow> = Set(RuntimeModelFlow.allCases),
         ifMatch: String?,
         actor: String = "external_api"
     ) async throws(DomainError) -> VersionedFlowDefaults {
@@ -63,7 +65,7 @@ public struct ModelManagementService: Sendable {
         let before = flowDefaults.current()
         let snapshot = catalog.snapshot
         var issues: [FieldIssue] = []
-        for flow in RuntimeModelFlow.allCases {
+        for flow in RuntimeModelFlow.allCases where flows.contains(flow) {
             guard let ref = requested[flow], ref != before.defaults[flow] else { continue }
             if let issue = Self.selectabilityIssue(ref, path: "flowDefaults.\(flow)", in: snapshot) {
                 issues.append(issue)
@@ -81,7 +83,9 @@ public struct ModelManagementService: Sendable {
             throw error
         }
         do {
-            let after = try await flowDefaults.update(ifMatch: ifMatch) { $0 = requested }
+            let after = try await flowDefaults.update(ifMatch: ifMatch) { defaults in
+                for flow in flows { defaults[flow] = requested[flow] }
+            }
             metadata["after"] = Self.json(after.defaults)
             await audit(Self.defaultsUpdateCommand, status: .success, error: nil, metadata: metadata)
             return after

@@ -7,9 +7,13 @@ public struct AppDatabase: Sendable {
     let writer: any DatabaseWriter
     /// Job mutations from the API go through here, so concurrent ones commit together.
     let batcher: WriteBatcher
+    /// What this open adopted from a TypeScript Otto database, if it was one.
+    public private(set) var adoption: AdoptionReport?
 
-    /// Opens (creating if needed) the database file in WAL mode and applies pending migrations.
-    public static func open(path: String) throws -> AppDatabase {
+    /// Opens (creating if needed) the database file in WAL mode, adopts it if the TypeScript Otto wrote it, and
+    /// applies pending migrations.
+    /// - Parameter duringAdoption: called inside the adoption transaction; tests stop the process there.
+    public static func open(path: String, duringAdoption: (() -> Void)? = nil) throws -> AppDatabase {
         try AtomicFile.createDirectory((path as NSString).deletingLastPathComponent, permissions: 0o700)
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
@@ -22,7 +26,10 @@ public struct AppDatabase: Sendable {
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         let pool = try DatabasePool(path: path, configuration: configuration)
-        return try AppDatabase(pool)
+        let adoption = try LegacyAdoption.adoptIfNeeded(pool, path: path, duringAdoption: duringAdoption)
+        var database = try AppDatabase(pool)
+        database.adoption = adoption
+        return database
     }
 
     /// Wraps any GRDB writer (tests may pass an in-memory queue) and migrates it.
@@ -177,6 +184,18 @@ public struct AppDatabase: Sendable {
                     CREATE INDEX job_runs_unfinished ON job_runs(job_id) WHERE finished_at IS NULL;
                     CREATE INDEX job_runs_unreported_failures ON job_runs(created_at)
                       WHERE status = 'failed' AND reported_by IS NULL;
+                    """
+            )
+        }
+        migrator.registerMigration("v4-audit-lane-and-origin") { db in
+            // The lane a command came from (the TypeScript Otto recorded it), and the id an audit entry had in an
+            // adopted TypeScript Otto database.
+            try db.execute(
+                sql: """
+                    ALTER TABLE command_audit ADD COLUMN lane TEXT;
+                    UPDATE command_audit SET lane = 'external_api';
+                    ALTER TABLE command_audit ADD COLUMN original_id TEXT;
+                    ALTER TABLE task_audit ADD COLUMN original_id TEXT;
                     """
             )
         }

@@ -55,9 +55,22 @@ public struct OttoRuntime: Sendable {
 
         let database: AppDatabase
         do {
-            database = try AppDatabase.open(path: paths.stateDatabase)
+            // Test hook: holds the adoption transaction open, so a test can kill the process in the middle of it.
+            let hold = environment["OTTO_TEST_HOLD_ADOPTION_MS"].flatMap(Int.init)
+            database = try AppDatabase.open(
+                path: paths.stateDatabase,
+                duringAdoption: hold.map { milliseconds in { usleep(useconds_t(milliseconds) * 1000) } })
         } catch {
             throw StartupError("cannot open the state database \(paths.stateDatabase): \(error)")
+        }
+        if let adoption = database.adoption {
+            logger.notice(
+                "adopted the TypeScript Otto's state database",
+                metadata: [
+                    "path": "\(paths.stateDatabase)", "jobs": "\(adoption.jobs)", "runs": "\(adoption.runs)",
+                    "taskAudit": "\(adoption.taskAuditEntries)", "commandAudit": "\(adoption.commandAuditEntries)",
+                    "backup": "\(adoption.backupPath)",
+                ])
         }
         let apiToken: APIToken
         do {
@@ -111,12 +124,19 @@ public struct OttoRuntime: Sendable {
         let jobs = JobsService(
             database: database, resolver: resolver, catalog: catalog, jobsChanged: { scheduler.wake() })
         do {
+            let adopted = database.adoption != nil
             try await jobs.syncSystemJob(
                 id: "system-heartbeat", type: "heartbeat", cadenceMinutes: configuration.heartbeat.cadenceMinutes,
-                enabled: configuration.heartbeat.enabled)
+                enabled: configuration.heartbeat.enabled, firstRunFromNow: adopted)
             try await jobs.syncSystemJob(
                 id: "system-watchdog-failures", type: "watchdog_failures",
-                cadenceMinutes: configuration.watchdog.cadenceMinutes, enabled: configuration.watchdog.enabled)
+                cadenceMinutes: configuration.watchdog.cadenceMinutes, enabled: configuration.watchdog.enabled,
+                firstRunFromNow: adopted)
+            for job in try await jobs.pauseUnsupportedSystemJobs(supported: ["heartbeat", "watchdog_failures"]) {
+                logger.warning(
+                    "paused one of Otto's own jobs: this Otto has no runner for its type, and it is never run as a prompt",
+                    metadata: ["job": "\(job.id)", "type": "\(job.type)"])
+            }
             try await scheduler.recoverExpiredClaims()
         } catch {
             throw StartupError("cannot prepare the scheduler in \(paths.stateDatabase): \(error)")

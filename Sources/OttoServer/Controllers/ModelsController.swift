@@ -56,18 +56,21 @@ struct ModelsController<Context: RequestContext>: Sendable {
     }
 
     func updateDefaults(_ request: Request) async throws -> Response {
-        let requested: FlowDefaults
+        let requested: (defaults: FlowDefaults, flows: Set<RuntimeModelFlow>)
         do {
             requested = try await Self.readDefaults(request)
         } catch let error as APIError {
             await models.recordRejectedDefaultsUpdate(error.message)
             throw error
         }
-        let updated = try await models.updateDefaults(requested, ifMatch: request.headers[.ifMatch])
+        let updated = try await models.updateDefaults(
+            requested.defaults, flows: requested.flows, ifMatch: request.headers[.ifMatch])
         return try JSONResponse.make(FlowDefaultsBody(flowDefaults: updated.defaults), headers: [.eTag: updated.etag])
     }
 
-    static func readDefaults(_ request: Request) async throws -> FlowDefaults {
+    /// The flows a body sets. All four are required, except that `heartbeat` may be left out, as the TypeScript
+    /// Otto's clients (which know three flows) do: it then stays as it is.
+    static func readDefaults(_ request: Request) async throws -> (FlowDefaults, Set<RuntimeModelFlow>) {
         let body = try await RequestReading.jsonObject(request)
         var reader = ObjectReader(body, allowed: ["flowDefaults"])
         guard let node = reader.node("flowDefaults") else {
@@ -78,10 +81,15 @@ struct ModelsController<Context: RequestContext>: Sendable {
             reader.fail("flowDefaults", "expected an object, got \(node.typeName)")
             throw APIError.invalid(reader.issues)
         }
-        switch FlowDefaults.validate(members, requireAll: true, pathPrefix: "flowDefaults") {
+        let given = Set(members.compactMap { try? RuntimeModelFlow(parsing: $0.key) })
+        for flow in RuntimeModelFlow.allCases where flow != .heartbeat && !given.contains(flow) {
+            reader.fail(
+                "flowDefaults.\(flow)", "missing; give a \"provider/model\" string or null to inherit")
+        }
+        switch FlowDefaults.validate(members, requireAll: false, pathPrefix: "flowDefaults") {
         case .success(let defaults):
             guard reader.issues.isEmpty else { throw APIError.invalid(reader.issues) }
-            return defaults
+            return (defaults, given)
         case .failure(let failure):
             throw APIError.invalid(reader.issues + failure.issues)
         }

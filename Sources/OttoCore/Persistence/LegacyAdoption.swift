@@ -1,0 +1,204 @@
+import Foundation
+import GRDB
+
+/// What adopting a TypeScript Otto state database brought over.
+public struct AdoptionReport: Sendable, Equatable {
+    public let jobs: Int
+    public let runs: Int
+    public let taskAuditEntries: Int
+    public let commandAuditEntries: Int
+    /// The consistent copy of the database made before anything changed.
+    public let backupPath: String
+}
+
+/// Adopts the state database of the TypeScript Otto (its tables, recorded in its own `schema_migrations`, and no
+/// migrations of ours) in place, so an operator who switches keeps every job, run and audit entry, and can go back.
+///
+/// Adoption only adds: columns our runs need on `job_runs`, our audit tables (with the original entries copied in,
+/// in their order), indexes, and our migration records. None of the original's tables, columns or
+/// `schema_migrations` rows is dropped, renamed or rebuilt; the tables Otto does not use are not touched. Before
+/// anything changes, `VACUUM INTO` writes a consistent copy beside the file (a hot WAL included); the adoption
+/// itself is one transaction, so a crash leaves the original as it was and the next start tries again.
+enum LegacyAdoption {
+    /// Our migrations that the adopted schema stands for once adoption has added what they would have.
+    static let coveredMigrations = [
+        "v1-jobs-runs-audit", "v2-jobs-by-creation", "v3-execution", "v4-audit-lane-and-origin",
+    ]
+
+    /// Whether the database was written by the TypeScript Otto and not yet adopted.
+    static func needsAdoption(_ db: Database) throws -> Bool {
+        guard try db.tableExists("schema_migrations"), try db.tableExists("jobs") else { return false }
+        guard try db.tableExists("grdb_migrations") else { return true }
+        return try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM grdb_migrations") == 0
+    }
+
+    /// Backs the database up and adopts it, if it is the TypeScript Otto's; nil if there was nothing to adopt.
+    /// - Parameter duringAdoption: called inside the adoption transaction (tests stop the process there).
+    static func adoptIfNeeded(
+        _ writer: any DatabaseWriter,
+        path: String,
+        now: Date = Date(),
+        duringAdoption: (() -> Void)? = nil
+    ) throws -> AdoptionReport? {
+        guard try writer.read(needsAdoption) else { return nil }
+        let backup = backupPath(for: path, at: now)
+        try writer.writeWithoutTransaction { db in
+            try db.execute(sql: "VACUUM INTO ?", arguments: [backup])
+        }
+        let adoptedAt = Int64((now.timeIntervalSince1970 * 1000).rounded())
+        return try writer.write { db in
+            // Another process may have adopted it meanwhile (write transactions are IMMEDIATE: one at a time).
+            guard try needsAdoption(db) else { return nil }
+            try addMissingColumns(db)
+            try createOurTablesAndIndexes(db)
+            let report = AdoptionReport(
+                jobs: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM jobs") ?? 0,
+                runs: try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM job_runs") ?? 0,
+                taskAuditEntries: try copyTaskAudit(db),
+                commandAuditEntries: try copyCommandAudit(db),
+                backupPath: backup)
+            try fillValuesOurRowsNeed(db)
+            try db.execute(
+                sql: """
+                    CREATE TABLE otto_adoption (
+                      adopted_at INTEGER NOT NULL, backup_path TEXT NOT NULL, jobs INTEGER NOT NULL,
+                      runs INTEGER NOT NULL, task_audit INTEGER NOT NULL, command_audit INTEGER NOT NULL)
+                    """)
+            try db.execute(
+                sql: "INSERT INTO otto_adoption VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [
+                    adoptedAt, backup, report.jobs, report.runs, report.taskAuditEntries, report.commandAuditEntries,
+                ])
+            try db.execute(sql: "CREATE TABLE IF NOT EXISTS grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+            for migration in coveredMigrations {
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES (?)", arguments: [migration])
+            }
+            duringAdoption?()
+            return report
+        }
+    }
+
+    /// `otto-state.db.before-swift-20261126T181500Z`, with a counter if two starts fall in one second.
+    static func backupPath(for path: String, at date: Date) -> String {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        func two(_ value: Int?) -> String { String(format: "%02d", value ?? 0) }
+        let stamp = "\(c.year ?? 0)\(two(c.month))\(two(c.day))T\(two(c.hour))\(two(c.minute))\(two(c.second))Z"
+        var candidate = "\(path).before-swift-\(stamp)"
+        var counter = 2
+        while FileManager.default.fileExists(atPath: candidate) {
+            candidate = "\(path).before-swift-\(stamp)-\(counter)"
+            counter += 1
+        }
+        return candidate
+    }
+
+    /// Columns of ours that the original's tables lack (an older TypeScript Otto may lack some of `jobs` too).
+    static func addMissingColumns(_ db: Database) throws {
+        let wanted: [(table: String, column: String, definition: String)] = [
+            ("jobs", "schedule_type", "TEXT"), ("jobs", "run_at", "INTEGER"), ("jobs", "cadence_minutes", "INTEGER"),
+            ("jobs", "terminal_state", "TEXT"), ("jobs", "terminal_reason", "TEXT"), ("jobs", "profile_id", "TEXT"),
+            ("jobs", "model_ref", "TEXT"), ("jobs", "lock_token", "TEXT"), ("jobs", "lock_expires_at", "INTEGER"),
+            ("job_runs", "model_ref", "TEXT"), ("job_runs", "model_source", "TEXT"), ("job_runs", "session_id", "TEXT"),
+            ("job_runs", "attempts", "INTEGER NOT NULL DEFAULT 0"), ("job_runs", "reported_by", "TEXT"),
+        ]
+        for (table, column, definition) in wanted {
+            let existing = Set(try db.columns(in: table).map(\.name))
+            if !existing.contains(column) {
+                try db.execute(sql: "ALTER TABLE \(table) ADD COLUMN \(column) \(definition)")
+            }
+        }
+    }
+
+    /// Our audit tables in their current shape, and our indexes (the original's have other names).
+    static func createOurTablesAndIndexes(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                CREATE TABLE IF NOT EXISTS task_audit (
+                  id INTEGER PRIMARY KEY AUTOINCREMENT,
+                  task_id TEXT NOT NULL,
+                  action TEXT NOT NULL CHECK (action IN ('create', 'update', 'delete', 'run_now')),
+                  lane TEXT NOT NULL,
+                  actor TEXT,
+                  before_json TEXT CHECK (before_json IS NULL OR json_valid(before_json)),
+                  after_json TEXT CHECK (after_json IS NULL OR json_valid(after_json)),
+                  metadata_json TEXT CHECK (metadata_json IS NULL OR json_valid(metadata_json)),
+                  created_at INTEGER NOT NULL,
+                  original_id TEXT
+                );
+                CREATE INDEX IF NOT EXISTS task_audit_by_task ON task_audit(task_id, id DESC);
+                CREATE TABLE IF NOT EXISTS command_audit (
+                  id INTEGER PRIMARY KEY AUTOINCREMENT,
+                  command TEXT NOT NULL,
+                  status TEXT NOT NULL CHECK (status IN ('success', 'failed', 'denied')),
+                  error_message TEXT,
+                  metadata_json TEXT CHECK (metadata_json IS NULL OR json_valid(metadata_json)),
+                  created_at INTEGER NOT NULL,
+                  lane TEXT,
+                  original_id TEXT
+                );
+                CREATE INDEX IF NOT EXISTS command_audit_by_command ON command_audit(command, id DESC);
+                CREATE INDEX IF NOT EXISTS jobs_type ON jobs(type);
+                CREATE INDEX IF NOT EXISTS jobs_due ON jobs(next_run_at) WHERE terminal_state IS NULL;
+                CREATE INDEX IF NOT EXISTS jobs_by_creation ON jobs(created_at, id);
+                CREATE INDEX IF NOT EXISTS jobs_leases ON jobs(lock_expires_at) WHERE status = 'running';
+                CREATE INDEX IF NOT EXISTS job_runs_by_job ON job_runs(job_id, created_at DESC);
+                CREATE INDEX IF NOT EXISTS job_runs_by_time ON job_runs(created_at);
+                CREATE INDEX IF NOT EXISTS job_runs_unfinished ON job_runs(job_id) WHERE finished_at IS NULL;
+                CREATE INDEX IF NOT EXISTS job_runs_unreported_failures ON job_runs(created_at)
+                  WHERE status = 'failed' AND reported_by IS NULL;
+                """)
+    }
+
+    /// JSON text as our columns hold it: valid JSON as it is, anything else kept as a JSON string.
+    static func json(_ column: String) -> String {
+        "CASE WHEN \(column) IS NULL THEN NULL WHEN json_valid(\(column)) THEN \(column) ELSE json_quote(\(column)) END"
+    }
+
+    /// The original's task audit (`task_audit_log`, UUID ids) copied into ours in its order; returns how many.
+    static func copyTaskAudit(_ db: Database) throws -> Int {
+        guard try db.tableExists("task_audit_log") else { return 0 }
+        try db.execute(
+            sql: """
+                INSERT INTO task_audit (task_id, action, lane, actor, before_json, after_json, metadata_json,
+                                        created_at, original_id)
+                SELECT task_id,
+                       CASE WHEN action IN ('create', 'update', 'delete', 'run_now') THEN action ELSE 'update' END,
+                       COALESCE(lane, 'unknown'), actor, \(json("before_json")), \(json("after_json")),
+                       CASE WHEN action IN ('create', 'update', 'delete', 'run_now') THEN \(json("metadata_json"))
+                            ELSE json_object('originalAction', action, 'metadata', json(\(json("metadata_json")))) END,
+                       created_at, id
+                FROM task_audit_log ORDER BY created_at, rowid
+                """)
+        return db.changesCount
+    }
+
+    /// The original's command audit (`command_audit_log`) copied into ours in its order; returns how many.
+    static func copyCommandAudit(_ db: Database) throws -> Int {
+        guard try db.tableExists("command_audit_log") else { return 0 }
+        try db.execute(
+            sql: """
+                INSERT INTO command_audit (command, lane, status, error_message, metadata_json, created_at,
+                                           original_id)
+                SELECT command, lane,
+                       CASE WHEN status IN ('success', 'failed', 'denied') THEN status ELSE 'failed' END,
+                       error_message, \(json("metadata_json")), created_at, id
+                FROM command_audit_log ORDER BY created_at, rowid
+                """)
+        return db.changesCount
+    }
+
+    /// Values our rows need that the original may have left empty, and the watchdog's starting point: failures
+    /// the TypeScript Otto already had count as reported, so the first watchdog run does not alert about months
+    /// of history.
+    static func fillValuesOurRowsNeed(_ db: Database) throws {
+        try db.execute(
+            sql: """
+                UPDATE jobs SET schedule_type = CASE WHEN cadence_minutes IS NULL THEN 'oneshot' ELSE 'recurring' END
+                  WHERE schedule_type IS NULL OR schedule_type NOT IN ('recurring', 'oneshot');
+                UPDATE job_runs SET scheduled_for = started_at WHERE scheduled_for IS NULL;
+                UPDATE job_runs SET reported_by = 'adopted' WHERE status = 'failed';
+                """)
+    }
+}
