@@ -137,6 +137,7 @@ let package = Package(
             dependencies: [
                 "OttoServer", "OttoCore", "OttoContracts", "OttoTestSupport", "OpenCodeStandIn",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "CompressNIO", package: "compress-nio"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
@@ -144,6 +145,10 @@ let package = Package(
             ]
         ),
         .testTarget(
-            name: "OttoExecutableTests", dependencies: ["OttoTestSupport", "OttoContracts", "OttoCore", "OttoCtlKit"]),
+            name: "OttoExecutableTests",
+            dependencies: [
+                "OttoTestSupport", "OttoContracts", "OttoCore", "OttoCtlKit",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
     ]
 )

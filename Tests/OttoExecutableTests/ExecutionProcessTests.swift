@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import OttoContracts
 import OttoTestSupport
 import Testing
@@ -313,6 +314,65 @@ func curl(url: String, token: String, _ path: String, method: String, body: Stri
             #expect(text.contains("// mine"))
             let strays = try FileManager.default.contentsOfDirectory(atPath: dotfiles).filter { $0.contains(".tmp-") }
             #expect(strays.isEmpty)
+        }
+    }
+}
+
+/// Switching from the TypeScript Otto with the real binaries.
+@Suite struct AdoptionProcessTests {
+    /// Which of our tables exist in the database, and the columns of its job_runs.
+    static func inspect(_ path: String) throws -> (Set<String>, Set<String>) {
+        var configuration = Configuration()
+        configuration.readonly = true
+        let queue = try DatabaseQueue(path: path, configuration: configuration)
+        return try queue.read { db in
+            let tables = try Set(String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table'"))
+            let ours = tables.intersection(["grdb_migrations", "task_audit", "command_audit", "otto_adoption"])
+            return (ours, Set(try db.columns(in: "job_runs").map(\.name)))
+        }
+    }
+
+    @Test func killDashNineDuringAdoptionLeavesTheOriginalAndTheNextStartAdopts() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        try home.installOriginalOttoDatabase()
+        try await withStandInOpenCode { server in
+            // The test hook holds the adoption transaction open, with all of its writes made.
+            let first = try ChildProcess(
+                BuiltProducts.executable("otto"), arguments: ["serve"],
+                environment: home.environment(openCode: server.baseURL, extra: ["OTTO_TEST_HOLD_ADOPTION_MS": "60000"]))
+            let data = home.ottoHome + "/data"
+            var backup: String?
+            for _ in 0..<200 where backup == nil {
+                backup = try FileManager.default.contentsOfDirectory(atPath: data).first {
+                    $0.contains(".before-swift-")
+                }
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            #expect(backup != nil, "\(first.stderr)")
+            try await Task.sleep(for: .seconds(1))
+            first.signal(SIGKILL)
+            _ = await first.waitForExit()
+
+            // The original is as it was: none of ours was committed.
+            let (ours, runColumns) = try Self.inspect(home.stateDatabasePath)
+            #expect(ours.isEmpty, "committed: \(ours)")
+            #expect(!runColumns.contains("model_ref"))
+
+            let second = try await RunningOtto.start(home: home, openCode: server.baseURL)
+            defer { second.child.signal(SIGTERM) }
+            #expect(second.child.stderr.contains("msg=\"adopted the TypeScript Otto's state database\""))
+            let list = try await ChildProcess.run(
+                BuiltProducts.executable("ottoctl"), arguments: ["task", "list"],
+                environment: home.environment(apiPort: nil, extra: ["OTTO_EXTERNAL_API_URL": second.url]))
+            #expect(list.status == 0, "\(list.stderr)")
+            #expect(list.stdout.contains("b9d179e0-6c0f-44f5-b813-0c4237730edf  reminder"))
+            #expect(list.stdout.contains("model nano-gpt/NousResearch 2/hermes-4-405b"))
+            #expect(list.stdout.contains("system-daily-eod-learning  eod_learning  paused"))
+            let audit = try await ChildProcess.run(
+                BuiltProducts.executable("ottoctl"), arguments: ["audit"],
+                environment: home.environment(apiPort: nil, extra: ["OTTO_EXTERNAL_API_URL": second.url]))
+            #expect(audit.stdout.contains("external_models_refresh  failed  boom"))
         }
     }
 }

@@ -34,11 +34,13 @@ struct APIHarness: Sendable {
         _ setup: TestingSetup = .router,
         config: String = quietConfig,
         runningServices: Bool = false,
+        prepare: (TemporaryHome) throws -> Void = { _ in },
         _ body: @Sendable (APIHarness) async throws -> Void
     ) async throws {
         let home = try TemporaryHome()
         defer { home.remove() }
         try home.writeConfig(config)
+        try prepare(home)
         try await withStandInOpenCode { server in
             let logs = CapturedLogs()
             let logger = logs.logger()

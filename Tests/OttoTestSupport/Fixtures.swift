@@ -11,6 +11,12 @@ public enum Fixtures {
             .path
     }()
 
+    /// `Tests/Fixtures/original-otto/otto-state.db`: a state database with exactly the TypeScript Otto's schema.
+    public static let originalOttoDatabase: String = {
+        URL(fileURLWithPath: openCodeDirectory).deletingLastPathComponent()
+            .appendingPathComponent("original-otto/otto-state.db").path
+    }()
+
     /// The body of `GET /config/providers`.
     public static let providersBody: Data = {
         // A missing fixture is a broken checkout, not a test result.

@@ -31,6 +31,14 @@ public struct TemporaryHome: Sendable {
         return environment.merging(extra) { _, new in new }
     }
 
+    /// Puts a writable copy of the TypeScript Otto's state database where Otto looks for its own.
+    public func installOriginalOttoDatabase() throws {
+        try FileManager.default.createDirectory(
+            atPath: ottoHome + "/data", withIntermediateDirectories: true)
+        try Data(contentsOf: URL(fileURLWithPath: Fixtures.originalOttoDatabase))
+            .write(to: URL(fileURLWithPath: stateDatabasePath))
+    }
+
     /// Writes the config file (creating its directory).
     public func writeConfig(_ text: String) throws {
         try FileManager.default.createDirectory(
