@@ -164,7 +164,13 @@ public struct ModelRefError: Error, Equatable, Sendable, LocalizedError, CustomS
     public var description: String { message }
 }
 
-/// `text` as a JSON string literal. Messages quote user input this way too, so control characters show as
+/// C0 and C1 controls, DEL, and the Unicode line and paragraph separators: what must never reach a terminal or
+/// a log line raw.
+public func isControlCharacter(_ scalar: Unicode.Scalar) -> Bool {
+    scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
+}
+
+/// `text` as a JSON string literal. Messages and log lines quote values this way, so control characters show as
 /// escapes and a message stays one clean line.
 public func jsonQuoted(_ text: String) -> String {
     var out = "\""
@@ -176,7 +182,7 @@ public func jsonQuoted(_ text: String) -> String {
         case "\r": out += "\\r"
         case "\t": out += "\\t"
         default:
-            if scalar.value < 0x20 || scalar.value == 0x7F {
+            if isControlCharacter(scalar) {
                 let hex = String(scalar.value, radix: 16)
                 out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             } else {

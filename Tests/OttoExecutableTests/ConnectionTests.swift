@@ -11,13 +11,20 @@ import Testing
 
     static func port(_ otto: RunningOtto) -> Int { Int(otto.url.split(separator: ":").last ?? "") ?? 0 }
 
-    @Test func aSlowRequestHeadAndAnIdleKeepAliveConnectionAreClosed() async throws {
+    /// `otto serve` with 1 s and 2 s connection bounds.
+    static func withOtto(_ body: @Sendable (RunningOtto) async throws -> Void) async throws {
         let home = try TemporaryHome()
         defer { home.remove() }
         try home.writeConfig(Self.config)
         try await withStandInOpenCode { server in
             let otto = try await RunningOtto.start(home: home, openCode: server.baseURL)
             defer { otto.child.signal(SIGTERM) }
+            try await body(otto)
+        }
+    }
+
+    @Test func aSlowRequestHeadAndAnIdleKeepAliveConnectionAreClosed() async throws {
+        try await Self.withOtto { otto in
             #expect(otto.child.stderr.contains("msg=\"file descriptor limit\""))
 
             // A slowloris: a head that never ends, a few bytes at a time.
@@ -53,12 +60,7 @@ import Testing
         ("BREW /external/health HTTP/1.1\r\nHost: x\r\n\r\n", "not an HTTP method"),
     ])
     func aRequestTheParserRejectsGetsTheErrorShape(request: String, problem: String) async throws {
-        let home = try TemporaryHome()
-        defer { home.remove() }
-        try home.writeConfig(Self.config)
-        try await withStandInOpenCode { server in
-            let otto = try await RunningOtto.start(home: home, openCode: server.baseURL)
-            defer { otto.child.signal(SIGTERM) }
+        try await Self.withOtto { otto in
             let connection = try RawConnection(port: Self.port(otto))
             connection.send(
                 request.replacingOccurrences(of: "Host: x", with: "Host: x\r\nAuthorization: Bearer \(otto.token)"))

@@ -19,8 +19,23 @@ public func withStandInOpenCode<T: Sendable>(
 ) async throws -> T {
     var logger = Logger(label: "opencode-standin")
     logger.logLevel = .warning
+    return try await withLoopbackServer(
+        { onRunning in standIn.application(port: 0, logger: logger, onServerRunning: onRunning) },
+        logger: logger,
+        stop: { standIn.stop() }
+    ) { port in try await body(RunningStandIn(standIn: standIn, port: port)) }
+}
+
+/// Runs an application on a free loopback port for the duration of `body`, which gets the port; then stops it
+/// gracefully (`stop` first ends anything the server holds open).
+public func withLoopbackServer<T: Sendable, App: ApplicationProtocol>(
+    _ makeApplication: (@escaping @Sendable (Int) async -> Void) -> App,
+    logger: Logger,
+    stop: @escaping @Sendable () -> Void = {},
+    _ body: @Sendable (Int) async throws -> T
+) async throws -> T {
     let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-    let app = standIn.application(port: 0, logger: logger) { port in portContinuation.yield(port) }
+    let app = makeApplication { port in portContinuation.yield(port) }
     let group = ServiceGroup(services: [app], logger: logger)
     return try await withThrowingTaskGroup(of: T?.self) { tasks in
         tasks.addTask {
@@ -29,15 +44,14 @@ public func withStandInOpenCode<T: Sendable>(
         }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw CancellationError() }
-        let running = RunningStandIn(standIn: standIn, port: port)
         do {
-            let result = try await body(running)
-            standIn.stop()
+            let result = try await body(port)
+            stop()
             await group.triggerGracefulShutdown()
             try await tasks.waitForAll()
             return result
         } catch {
-            standIn.stop()
+            stop()
             await group.triggerGracefulShutdown()
             try? await tasks.waitForAll()
             throw error

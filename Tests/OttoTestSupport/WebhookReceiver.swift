@@ -43,28 +43,12 @@ public func withWebhookReceiver<T: Sendable>(_ body: @Sendable (WebhookReceiver)
         if let value = JSONValue(jsonText: String(buffer: buffer)) { sink.yield(value) }
         return .ok
     }
-    let (ports, portContinuation) = AsyncStream<Int>.makeStream()
-    let app = Application(
-        router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-        onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
-    let group = ServiceGroup(services: [app], logger: logger)
-    return try await withThrowingTaskGroup(of: T?.self) { tasks in
-        tasks.addTask {
-            try await group.run()
-            return nil
-        }
-        var iterator = ports.makeAsyncIterator()
-        guard let port = await iterator.next() else { throw CancellationError() }
-        let receiver = WebhookReceiver(url: "http://127.0.0.1:\(port)/hook", stream: received)
-        do {
-            let result = try await body(receiver)
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return result
-        } catch {
-            await group.triggerGracefulShutdown()
-            try? await tasks.waitForAll()
-            throw error
-        }
-    }
+    return try await withLoopbackServer(
+        { onRunning in
+            Application(
+                router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                onServerRunning: { channel in await onRunning(channel.localAddress?.port ?? 0) }, logger: logger)
+        },
+        logger: logger
+    ) { port in try await body(WebhookReceiver(url: "http://127.0.0.1:\(port)/hook", stream: received)) }
 }

@@ -336,7 +336,7 @@ public struct JobsService: Sendable {
             issues.append(
                 FieldIssue(path: path, message: "is \(text.utf8.count) bytes long; at most \(max) are allowed"))
         }
-        if text.unicodeScalars.contains(where: { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) }) {
+        if text.unicodeScalars.contains(where: isControlCharacter) {
             issues.append(FieldIssue(path: path, message: "must not contain control characters"))
         }
         return issues

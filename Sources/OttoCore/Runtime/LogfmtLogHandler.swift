@@ -40,36 +40,15 @@ public struct LogfmtLogHandler: LogHandler {
         bytes.withUnsafeMutableBytes { buffer in _ = systemWrite(STDERR_FILENO, buffer.baseAddress, buffer.count) }
     }
 
-    /// The value as logfmt writes it: bare when it is a plain word, else in quotes with `\\`, `"`, line breaks,
-    /// tabs and every other control character escaped, so a record is always one line and never drives a terminal.
+    /// The value as logfmt writes it: bare when it is a plain word, else as a JSON string (`\\`, `"`, line breaks,
+    /// tabs and every other control character escaped), so a record is always one line and never drives a terminal.
     static func quoted(_ value: String) -> String {
         let needsQuotes =
             value.isEmpty
-            || value.unicodeScalars.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || isControl($0) }
-        guard needsQuotes else { return value }
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if isControl(scalar) {
-                    let hex = String(scalar.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
-                } else {
-                    out.unicodeScalars.append(scalar)
-                }
+            || value.unicodeScalars.contains {
+                $0 == " " || $0 == "=" || $0 == "\"" || $0 == "\\" || isControlCharacter($0)
             }
-        }
-        return out + "\""
-    }
-
-    /// C0 and C1 controls, DEL, and the Unicode line and paragraph separators.
-    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
+        return needsQuotes ? jsonQuoted(value) : value
     }
 
     static func timestamp() -> String {

@@ -88,7 +88,9 @@ struct Output: Sendable {
     /// id, a server message or a model's answer can never clear the screen, retitle the terminal or move the
     /// cursor. With `keepingStyles`, the colour sequences `styled` writes (and only those) pass.
     static func escapingControls(_ text: String, keepingStyles: Bool = false) -> String {
-        guard text.unicodeScalars.contains(where: { isControl($0) && $0 != "\n" && $0 != "\t" }) else { return text }
+        guard text.unicodeScalars.contains(where: { isControlCharacter($0) && $0 != "\n" && $0 != "\t" }) else {
+            return text
+        }
         let scalars = Array(text.unicodeScalars)
         let styles = (["\u{1B}[0m"] + Style.allCases.map { "\u{1B}[\($0.rawValue)m" }).map { Array($0.unicodeScalars) }
         var out = String.UnicodeScalarView()
@@ -103,7 +105,7 @@ struct Output: Sendable {
                 continue
             }
             index += 1
-            if isControl(scalar) && scalar != "\n" && scalar != "\t" {
+            if isControlCharacter(scalar) && scalar != "\n" && scalar != "\t" {
                 let hex = String(scalar.value, radix: 16)
                 out.append(
                     contentsOf: ("\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex).unicodeScalars)
@@ -112,10 +114,6 @@ struct Output: Sendable {
             }
         }
         return String(out)
-    }
-
-    private static func isControl(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value)
     }
 
     /// Writes everything; when the reader has gone away (`ottoctl model list | head`), stops quietly, as
