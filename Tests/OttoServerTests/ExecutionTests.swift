@@ -12,7 +12,7 @@ import Testing
     /// Small values, so runs happen within a test; no heartbeat or watchdog unless a test asks.
     static func config(scheduler: String = "", extra: String = "") -> String {
         """
-        {"scheduler": {"tickSeconds": 1, "leaseSeconds": 2, "runTimeoutSeconds": 20\(scheduler)},
+        {"scheduler": {"tickSeconds": 1, "leaseSeconds": 10, "runTimeoutSeconds": 20\(scheduler)},
          "heartbeat": {"enabled": false}, "watchdog": {"enabled": false}\(extra)}
         """
     }
@@ -180,8 +180,8 @@ import Testing
     }
 
     @Test func aHungRunDoesNotHoldUpOtherJobsAndKeepsItsLease() async throws {
-        try await APIHarness.run(config: Self.config(scheduler: #", "runTimeoutSeconds": 120"#), runningServices: true)
-        {
+        let config = Self.config(scheduler: #", "runTimeoutSeconds": 120, "leaseSeconds": 2"#)
+        try await APIHarness.run(config: config, runningServices: true) {
             api in
             try await api.createJob(Self.job("hung", prompt: "never answers [[hang]]"))
             try await api.waitUntilRunning("hung")
