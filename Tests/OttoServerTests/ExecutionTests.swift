@@ -196,6 +196,21 @@ import Testing
         }
     }
 
+    @Test func tenHungRunsNeitherHoldBackEachOtherNorACatalogRefreshOrTheAssistant() async throws {
+        let config = Self.config(scheduler: #", "runTimeoutSeconds": 120, "maxConcurrentRuns": 10"#)
+        try await APIHarness.run(config: config, runningServices: true) { api in
+            for index in 0..<10 { try await api.createJob(Self.job("hung-\(index)", prompt: "[[hang]] \(index)")) }
+            for _ in 0..<200 where api.server.standIn.receivedPrompts.count < 10 {
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            #expect(api.server.standIn.receivedPrompts.count == 10, "all ten runs reached OpenCode at once")
+            let refresh = try await api.call(.post, "/external/models/refresh")
+            #expect(refresh.status == .ok)
+            let ask = try await api.call(.post, "/external/assistant/messages", json: #"{"message": "still there?"}"#)
+            #expect(ask.status == .ok)
+        }
+    }
+
     @Test func aGracefulStopRecordsTheRunAsInterruptedAndTheOneShotRunsAgainLater() async throws {
         try await APIHarness.run(config: Self.config(scheduler: #", "runTimeoutSeconds": 120"#), runningServices: true)
         {

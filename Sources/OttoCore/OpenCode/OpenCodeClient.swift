@@ -41,6 +41,9 @@ public struct OpenCodeClient: OpenCodeCatalogSource {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.redirectConfiguration = .disallow
+        // As many connections to OpenCode as runs at once (scheduler.maxConcurrentRuns, up to 64), plus the
+        // assistant, catalog fetches and aborts: a hung prompt must never make an abort or a refresh wait.
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 80
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
