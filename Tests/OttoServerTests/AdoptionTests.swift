@@ -243,6 +243,24 @@ import Testing
         }
     }
 
+    @Test func aPayloadThatIsNotJSONIsKeptAsAStringAndTheAPIStaysValidJSON() async throws {
+        let prepare: (TemporaryHome) throws -> Void = { home in
+            try home.installOriginalOttoDatabase()
+            let queue = try DatabaseQueue(path: home.stateDatabasePath)
+            try queue.write { db in
+                try db.execute(
+                    sql: "UPDATE jobs SET payload = ? WHERE id = ?",
+                    arguments: [#"{"prompt": "cut off"#, "51431193-e6c3-4339-9a2b-8f1ff1fd42a2"])
+            }
+        }
+        try await APIHarness.run(config: "{}", prepare: prepare) { api in
+            let listing = try await api.call(.get, "/external/jobs")
+            #expect(listing.json != nil, "the listing is valid JSON")
+            let job = try await api.job("51431193-e6c3-4339-9a2b-8f1ff1fd42a2")
+            #expect(job.payload?.value == .string(#"{"prompt": "cut off"#))
+        }
+    }
+
     @Test func theOriginalConfigStartsAndKeepsWhatOttoDoesNotKnow() async throws {
         let telegram =
             #""telegram": {"botToken": "123456:ABC-secret", "allowedChatIds": [42, 43], "quietHours": {"from": "22:00", "to": "07:00"}}"#

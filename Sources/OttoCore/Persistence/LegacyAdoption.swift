@@ -191,10 +191,14 @@ enum LegacyAdoption {
 
     /// Values our rows need that the original may have left empty, and the watchdog's starting point: failures
     /// the TypeScript Otto already had count as reported, so the first watchdog run does not alert about months
-    /// of history.
+    /// of history. A payload or result that is not valid JSON (the original's columns have no check) is kept as a
+    /// JSON string, so the API never sends invalid JSON.
     static func fillValuesOurRowsNeed(_ db: Database) throws {
         try db.execute(
             sql: """
+                UPDATE jobs SET payload = json_quote(payload) WHERE payload IS NOT NULL AND NOT json_valid(payload);
+                UPDATE job_runs SET result_json = json_quote(result_json)
+                  WHERE result_json IS NOT NULL AND NOT json_valid(result_json);
                 UPDATE jobs SET schedule_type = CASE WHEN cadence_minutes IS NULL THEN 'oneshot' ELSE 'recurring' END
                   WHERE schedule_type IS NULL OR schedule_type NOT IN ('recurring', 'oneshot');
                 UPDATE job_runs SET scheduled_for = started_at WHERE scheduled_for IS NULL;
