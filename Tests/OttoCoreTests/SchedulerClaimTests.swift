@@ -12,26 +12,20 @@ import Testing
             createdAt: 2_000)
     }
 
+    static func reschedule(_ fixture: JobsFixture, _ id: String, runAt: Int64) async throws {
+        var patch = JobPatch()
+        patch.runAt = .some(runAt)
+        _ = try await fixture.service.update(id: id, patch, actor: nil)
+    }
+
     @Test func aClaimTakesOnlyDueIdleJobsOnceEarliestFirst() async throws {
         let fixture = try JobsFixture()
         fixture.at(1_000)
         try await fixture.create("a")
         try await fixture.create("b")
-        _ = try await fixture.service.update(
-            id: "b",
-            {
-                var patch = JobPatch()
-                patch.runAt = .some(500)
-                return patch
-            }(), actor: nil)
+        try await Self.reschedule(fixture, "b", runAt: 500)
         try await fixture.create("later")
-        _ = try await fixture.service.update(
-            id: "later",
-            {
-                var patch = JobPatch()
-                patch.runAt = .some(99_000)
-                return patch
-            }(), actor: nil)
+        try await Self.reschedule(fixture, "later", runAt: 99_000)
 
         let claimed = try await fixture.database.claimDueJobs(
             now: 2_000, limit: 10, leaseUntil: 5_000, start: Self.start)
