@@ -20,11 +20,7 @@ duration="${1:-10}"
 require_tools wrk nginx sqlite3 curl
 NGINX="$(command -v nginx || echo /usr/sbin/nginx)"
 
-scratch=(${OTTO_BENCH_SCRATCH:+--scratch-path "$OTTO_BENCH_SCRATCH"})
-swift build -c release "${scratch[@]}" --product otto >&2
-swift build -c release "${scratch[@]}" --product opencode-standin >&2
-swift build -c release "${scratch[@]}" --product otto-bench >&2
-bin="$(swift build -c release "${scratch[@]}" --show-bin-path)"
+build_release otto opencode-standin otto-bench
 
 make_workdir otto-bench-api
 nginx_port="$(free_port)"

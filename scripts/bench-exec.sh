@@ -19,10 +19,7 @@ source scripts/lib.sh
 
 require_tools curl sqlite3 python3
 
-scratch=(${OTTO_BENCH_SCRATCH:+--scratch-path "$OTTO_BENCH_SCRATCH"})
-swift build -c release "${scratch[@]}" --product otto >&2
-swift build -c release "${scratch[@]}" --product opencode-standin >&2
-bin="$(swift build -c release "${scratch[@]}" --show-bin-path)"
+build_release otto opencode-standin
 
 make_workdir otto-bench-exec
 start_standin

@@ -19,6 +19,14 @@ require_tools() {
     install_packages "${need[@]}"
 }
 
+# Builds the named products in release mode (in $OTTO_BENCH_SCRATCH when set, so two checkouts can share their
+# dependencies' build) and sets $bin to where they are.
+build_release() {
+    local scratch=(${OTTO_BENCH_SCRATCH:+--scratch-path "$OTTO_BENCH_SCRATCH"})
+    for product in "$@"; do swift build -c release "${scratch[@]}" --product "$product" >&2; done
+    bin="$(swift build -c release "${scratch[@]}" --show-bin-path)"
+}
+
 # Creates $work and stops everything in $pids (and an nginx under $work) when the script exits.
 make_workdir() {
     work="$(mktemp -d -t "$1.XXXXXX")"
