@@ -348,6 +348,16 @@ extension OttoConfiguration {
             return configuration
         }
 
+        /// `<name>.enabled` and `<name>.cadenceMinutes` (1 minute to a week) of one of Otto's own jobs.
+        mutating func systemJob(_ node: JSONCNode, _ name: String, _ enabled: inout Bool, _ cadence: inout Int) {
+            if let value = bool(node.member("enabled"), "\(name).enabled") { enabled = value }
+            if let value = integer(
+                node.member("cadenceMinutes"), "\(name).cadenceMinutes", in: 1...(7 * 24 * 60), unit: "minutes")
+            {
+                cadence = value
+            }
+        }
+
         /// `scheduler`, `heartbeat`, `watchdog` and `notifications`: durations are whole seconds or minutes, at
         /// least 1, so tests can use small ones.
         mutating func readExecution(_ root: JSONCNode, into configuration: inout OttoConfiguration) {
@@ -367,16 +377,8 @@ extension OttoConfiguration {
                 }
                 configuration.scheduler = scheduler
             }
-            let week = 7 * 24 * 60
             if let node = object(root.member("heartbeat"), "heartbeat") {
-                if let value = bool(node.member("enabled"), "heartbeat.enabled") {
-                    configuration.heartbeat.enabled = value
-                }
-                if let value = integer(
-                    node.member("cadenceMinutes"), "heartbeat.cadenceMinutes", in: 1...week, unit: "minutes")
-                {
-                    configuration.heartbeat.cadenceMinutes = value
-                }
+                systemJob(node, "heartbeat", &configuration.heartbeat.enabled, &configuration.heartbeat.cadenceMinutes)
                 if let value = string(node.member("prompt"), "heartbeat.prompt") {
                     if value.utf8.count > 16_384 {
                         problem("heartbeat.prompt", "is longer than 16384 bytes")
@@ -386,14 +388,7 @@ extension OttoConfiguration {
                 }
             }
             if let node = object(root.member("watchdog"), "watchdog") {
-                if let value = bool(node.member("enabled"), "watchdog.enabled") {
-                    configuration.watchdog.enabled = value
-                }
-                if let value = integer(
-                    node.member("cadenceMinutes"), "watchdog.cadenceMinutes", in: 1...week, unit: "minutes")
-                {
-                    configuration.watchdog.cadenceMinutes = value
-                }
+                systemJob(node, "watchdog", &configuration.watchdog.enabled, &configuration.watchdog.cadenceMinutes)
             }
             if let node = object(root.member("notifications"), "notifications"),
                 let url = node.member("webhookUrl")
