@@ -191,26 +191,21 @@ public struct JobsService: Sendable {
     /// listed but paused, never run as a generic prompt. Returns the jobs paused now.
     public func pauseUnsupportedSystemJobs(supported: Set<String>) async throws -> [Job] {
         var paused: [Job] = []
-        var cursor: JobCursor?
-        repeat {
-            let page = try await database.jobsPage(type: nil, after: cursor, limit: 500)
-            for job in page where job.isSystemManaged && !supported.contains(job.type) && job.status == .idle {
-                struct Skip: Error {}
-                do {
-                    let (_, after) = try await database.changeJob(
-                        id: job.id, audit: (.update, "system", "otto"), at: nowMilliseconds
-                    ) { current in
-                        guard current.status == .idle else { throw Skip() }
-                        var changed = current
-                        changed.status = .paused
-                        return changed
-                    }
-                    paused.append(after)
-                } catch is Skip {
+        for job in try await database.idleSystemJobs() where !supported.contains(job.type) {
+            struct Skip: Error {}
+            do {
+                let (_, after) = try await database.changeJob(
+                    id: job.id, audit: (.update, "system", "otto"), at: nowMilliseconds
+                ) { current in
+                    guard current.status == .idle else { throw Skip() }
+                    var changed = current
+                    changed.status = .paused
+                    return changed
                 }
+                paused.append(after)
+            } catch is Skip {
             }
-            cursor = page.count == 500 ? page.last.map(JobCursor.init(after:)) : nil
-        } while cursor != nil
+        }
         return paused
     }
 

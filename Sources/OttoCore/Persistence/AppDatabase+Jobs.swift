@@ -28,6 +28,17 @@ extension AppDatabase {
         }
     }
 
+    /// Otto's own jobs (ids starting `system-`) that are idle, read from the primary key's range: start-up looks
+    /// at these without reading every operator job.
+    func idleSystemJobs() async throws -> [Job] {
+        try await writer.read { db in
+            try db.fetchRecords(
+                Job.self,
+                SQLRequest<Job>(
+                    sql: "SELECT * FROM jobs WHERE id >= 'system-' AND id < 'system.' AND status = 'idle' ORDER BY id"))
+        }
+    }
+
     /// A page of a job's runs, newest first, and how many runs the job has in all.
     public func runs(jobId: String, limit: Int, offset: Int) async throws -> (total: Int, runs: [JobRun]) {
         try await writer.read { db in
