@@ -6,7 +6,7 @@ import Testing
 
 /// The scheduler's transactions on a real SQLite file: claims, leases and the fence on every write that ends a run.
 @Suite struct SchedulerClaimTests {
-    static func start(_ job: Job, _ token: String) -> JobRun {
+    static func start(_ job: Job) -> JobRun {
         JobRun(
             id: "run-\(job.id)", jobId: job.id, scheduledFor: job.nextRunAt ?? 0, startedAt: 2_000, status: .running,
             createdAt: 2_000)

@@ -111,7 +111,7 @@ public final class Scheduler: Service, Sendable {
         let resolver = self.resolver
         return try await database.claimDueJobs(
             now: now, limit: limit, leaseUntil: now + Int64(settings.leaseSeconds) * 1000
-        ) { job, _ in
+        ) { job in
             var run = JobRun(
                 id: UUID().uuidString.lowercased(), jobId: job.id, scheduledFor: job.nextRunAt ?? now,
                 startedAt: now, status: .running, createdAt: now)

@@ -6,8 +6,6 @@ import OttoContracts
 /// What execution needs from OpenCode: sessions and prompts. `OpenCodeClient` speaks it over HTTP; tests run the
 /// same client against the stand-in OpenCode server.
 public protocol OpenCodePrompting: Sendable {
-    /// The base URL, for messages.
-    var baseURL: String { get }
     /// Creates a session and returns its id.
     func createSession(title: String, timeout: Duration) async throws(OpenCodeError) -> String
     /// Whether OpenCode knows the session.

@@ -6,7 +6,7 @@ import OttoContracts
 /// this run, and the run's row (written at the claim, `running` until the run ends).
 struct ClaimedRun: Sendable {
     let job: Job
-    var run: JobRun
+    let run: JobRun
     let lockToken: String
 }
 
@@ -32,7 +32,7 @@ extension AppDatabase {
         now: Int64,
         limit: Int,
         leaseUntil: Int64,
-        start: @escaping @Sendable (Job, _ lockToken: String) -> JobRun
+        start: @escaping @Sendable (Job) -> JobRun
     ) async throws -> [ClaimedRun] {
         try await writer.write { db in
             let due = try db.fetchRecords(
@@ -55,7 +55,7 @@ extension AppDatabase {
                     arguments: [token, leaseUntil, job.id])
                 guard db.changesCount == 1 else { continue }
                 job.status = .running
-                let run = start(job, token)
+                let run = start(job)
                 try db.insertRecord(run)
                 claimed.append(ClaimedRun(job: job, run: run, lockToken: token))
             }
