@@ -272,6 +272,16 @@ public struct AssistantMessageRequest: Codable, Equatable, Sendable {
     public static let maxMessageBytes = 100_000
     /// The longest session id accepted; OpenCode's are about 30 characters.
     public static let maxSessionIdLength = 128
+
+    /// An OpenCode session id as Otto accepts one, from a client or from OpenCode: 1 to 128 of
+    /// `[A-Za-z0-9_-]`, so it can never name another path in a URL or break a log line.
+    public static func isValidSessionId(_ id: String) -> Bool {
+        !id.isEmpty && id.utf8.count <= maxSessionIdLength
+            && id.utf8.allSatisfy { byte in
+                (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)
+                    || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+            }
+    }
 }
 
 /// The assistant's answer, the session to continue with, and the model that answered.

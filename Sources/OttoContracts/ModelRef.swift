@@ -164,10 +164,12 @@ public struct ModelRefError: Error, Equatable, Sendable, LocalizedError, CustomS
     public var description: String { message }
 }
 
-/// C0 and C1 controls, DEL, and the Unicode line and paragraph separators: what must never reach a terminal or
-/// a log line raw.
+/// C0 and C1 controls, DEL, the Unicode line and paragraph separators, and the bidirectional embeddings,
+/// overrides and isolates (U+202A–U+202E, U+2066–U+2069, which can make a terminal show text in another order
+/// than it is): what must never reach a terminal or a log line raw.
 public func isControlCharacter(_ scalar: Unicode.Scalar) -> Bool {
     scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
+        || (0x202A...0x202E).contains(scalar.value) || (0x2066...0x2069).contains(scalar.value)
 }
 
 /// `text` as a JSON string literal. Messages and log lines quote values this way, so control characters show as

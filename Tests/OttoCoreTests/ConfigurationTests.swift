@@ -214,6 +214,19 @@ import Testing
             ])
         #expect(error?.message.contains("secret-token") == false)
     }
+
+    @Test(arguments: ["https://me:hunter2@ntfy.example/otto", "https://token@ntfy.example/otto"])
+    func aWebhookURLWithCredentialsIsRefusedNamingTheKeyNotTheSecret(url: String) throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        try home.writeConfig(#"{"notifications": {"webhookUrl": "\#(url)"}}"#)
+        let error = #expect(throws: ConfigurationError.self) {
+            try ConfigurationLoader(environment: home.environment(apiPort: nil)).load()
+        }
+        #expect(error?.issues.map(\.path) == ["notifications.webhookUrl"])
+        #expect(error?.message.contains("user name or password") == true)
+        #expect(error?.message.contains("hunter2") == false && error?.message.contains("token@") == false)
+    }
 }
 
 @Suite struct LogfmtTests {

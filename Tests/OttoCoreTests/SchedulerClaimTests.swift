@@ -28,14 +28,16 @@ import Testing
         try await Self.reschedule(fixture, "later", runAt: 99_000)
 
         let claimed = try await fixture.database.claimDueJobs(
-            now: 2_000, limit: 10, leaseUntil: 5_000, start: Self.start)
+            now: 2_000, limit: 10, leaseUntil: 5_000, start: Self.start
+        ).claimed
         #expect(claimed.map(\.job.id) == ["b", "a"])
         #expect(Set(claimed.map(\.lockToken)).count == 2)
         #expect(try await fixture.database.job(id: "a")?.status == .running)
         #expect(try await fixture.database.runs(jobId: "a", limit: 5, offset: 0).runs.map(\.status) == [.running])
         // Claimed jobs are not claimed again.
         #expect(
-            try await fixture.database.claimDueJobs(now: 3_000, limit: 10, leaseUntil: 6_000, start: Self.start).isEmpty
+            try await fixture.database.claimDueJobs(now: 3_000, limit: 10, leaseUntil: 6_000, start: Self.start).claimed
+                .isEmpty
         )
     }
 
@@ -44,7 +46,8 @@ import Testing
         fixture.at(1_000)
         try await fixture.create("a")
         let claim = try #require(
-            try await fixture.database.claimDueJobs(now: 2_000, limit: 1, leaseUntil: 5_000, start: Self.start).first)
+            try await fixture.database.claimDueJobs(now: 2_000, limit: 1, leaseUntil: 5_000, start: Self.start).claimed
+                .first)
         #expect(try await fixture.database.renewLease(jobId: "a", lockToken: claim.lockToken, until: 6_000))
         #expect(!(try await fixture.database.hasExpiredClaims(now: 5_999)))
         #expect(try await fixture.database.hasExpiredClaims(now: 6_001))

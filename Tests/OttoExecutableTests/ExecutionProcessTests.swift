@@ -345,7 +345,7 @@ func curl(url: String, token: String, _ path: String, method: String, body: Stri
             var backup: String?
             for _ in 0..<200 where backup == nil {
                 backup = try FileManager.default.contentsOfDirectory(atPath: data).first {
-                    $0.contains(".before-swift-")
+                    $0.contains(".before-swift-") && !$0.hasSuffix(".partial")
                 }
                 try await Task.sleep(for: .milliseconds(25))
             }
@@ -354,7 +354,10 @@ func curl(url: String, token: String, _ path: String, method: String, body: Stri
             first.signal(SIGKILL)
             _ = await first.waitForExit()
 
-            // The original is as it was: none of ours was committed.
+            // The original is as it was, byte for byte (the adoption ran in its own journal mode, so nothing of
+            // the unfinished transaction reached the file, and the journal mode was not switched to WAL).
+            let original = try Data(contentsOf: URL(fileURLWithPath: Fixtures.originalOttoDatabase))
+            #expect(try Data(contentsOf: URL(fileURLWithPath: home.stateDatabasePath)) == original)
             let (ours, runColumns) = try Self.inspect(home.stateDatabasePath)
             #expect(ours.isEmpty, "committed: \(ours)")
             #expect(!runColumns.contains("model_ref"))
@@ -362,6 +365,11 @@ func curl(url: String, token: String, _ path: String, method: String, body: Stri
             let second = try await RunningOtto.start(home: home, openCode: server.baseURL)
             defer { second.child.signal(SIGTERM) }
             #expect(second.child.stderr.contains("msg=\"adopted the TypeScript Otto's state database\""))
+            // The first start's backup, already verified, is the one backup of this original.
+            let backups = try FileManager.default.contentsOfDirectory(atPath: data).filter {
+                $0.contains(".before-swift-")
+            }
+            #expect(backups == [backup], "\(backups)")
             let list = try await ChildProcess.run(
                 BuiltProducts.executable("ottoctl"), arguments: ["task", "list"],
                 environment: home.environment(apiPort: nil, extra: ["OTTO_EXTERNAL_API_URL": second.url]))

@@ -25,6 +25,20 @@ import Testing
         #expect(viaEnvironment.stderr.contains("from OTTO_EXTERNAL_API_URL"))
     }
 
+    @Test(arguments: ["99999999999999999999", "1e300", "65535.5", "-1", "0", "\"4190x\""])
+    func aPortInTheConfigThatIsNoPortIsInvalidInputNotACrash(port: String) async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        // This crashed ottoctl with SIGILL ("Double value cannot be converted to Int").
+        try home.writeConfig(#"{"externalApi": {"port": \#(port)}}"#)
+        let result = try await ChildProcess.run(
+            BuiltProducts.executable("ottoctl"), arguments: ["model", "list"],
+            environment: home.environment(apiPort: nil))
+        #expect(result.status == 64, "\(port): \(result.stderr)")
+        #expect(result.stderr.contains("invalid API port"))
+        #expect(result.stderr.contains("externalApi.port in \(home.configPath)"))
+    }
+
     @Test func overLongArgumentsAreInvalidInput() async throws {
         try await LiveOtto.run { otto in
             let long = String(repeating: "x", count: 100_000)

@@ -41,6 +41,42 @@ import Testing
         }
     }
 
+    @Test func aScheduleOutOfRangeIsRefusedAndTheBoundsAreDocumented() async throws {
+        try await APIHarness.run { api in
+            // This was accepted (201), and its first run's end took Otto down with "arithmetic overflow".
+            for (body, path, bound) in [
+                (#""cadenceMinutes": 9007199254740991"#, "cadenceMinutes", "5256000"),
+                (#""cadenceMinutes": 5256001"#, "cadenceMinutes", "5256000"),
+                (#""cadenceMinutes": 5, "runAt": 253402300800000"#, "runAt", "253402300799999"),
+                (#""cadenceMinutes": 5, "runAt": -1"#, "runAt", "253402300799999"),
+            ] {
+                let reply = try await api.createJob(
+                    #"{"id": "x", "type": "report", "scheduleType": "recurring", \#(body)}"#)
+                #expect(reply.status == .badRequest, "\(body)")
+                #expect(reply.error?.details?.first?.path == path)
+                #expect(reply.error?.message.contains(bound) == true, "\(reply.text)")
+            }
+            try await api.createJob(Self.recurring)
+            let patched = try await api.call(
+                .patch, "/external/jobs/inbox", json: #"{"cadenceMinutes": 9007199254740991}"#)
+            #expect(patched.status == .badRequest)
+            #expect(try await api.job("inbox").cadenceMinutes == 60)
+            let largest = try await api.createJob(
+                #"{"id": "max", "type": "report", "scheduleType": "recurring", "cadenceMinutes": 5256000, "runAt": 253402300799999}"#
+            )
+            #expect(largest.status == .created)
+
+            let document = try #require(try await api.call(.get, "/external/openapi.json").json)
+            for schema in ["JobCreate", "JobPatch", "Job"] {
+                let properties = document["components"]?["schemas"]?[schema]?["properties"]
+                #expect(properties?["cadenceMinutes"]?["maximum"] == .number(5_256_000), "\(schema)")
+                #expect(properties?["cadenceMinutes"]?["minimum"] == .number(1), "\(schema)")
+                #expect(properties?["runAt"]?["maximum"] == .number(253_402_300_799_999), "\(schema)")
+                #expect(properties?["runAt"]?["minimum"] == .number(0), "\(schema)")
+            }
+        }
+    }
+
     @Test func theListingPagesWithLimitAndCursorAndRejectsABadCursor() async throws {
         try await APIHarness.run { api in
             for id in ["e", "d", "c", "b", "a"] {
@@ -188,7 +224,10 @@ import Testing
                 (#"{"type": "r"}"#, "scheduleType", "missing"),
                 (#"{"type": "r", "scheduleType": "weekly"}"#, "scheduleType", "expected one of recurring, oneshot"),
                 (#"{"type": "r", "scheduleType": "recurring"}"#, "cadenceMinutes", "needs cadenceMinutes"),
-                (#"{"type": "r", "scheduleType": "recurring", "cadenceMinutes": 0}"#, "cadenceMinutes", "at least 1"),
+                (
+                    #"{"type": "r", "scheduleType": "recurring", "cadenceMinutes": 0}"#, "cadenceMinutes",
+                    "from 1 to 5256000"
+                ),
                 (
                     #"{"type": "r", "scheduleType": "recurring", "cadenceMinutes": 1.5}"#, "cadenceMinutes",
                     "whole number"

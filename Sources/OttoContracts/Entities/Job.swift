@@ -139,3 +139,17 @@ public struct JobRun: Codable, Sendable, Equatable {
         self.createdAt = createdAt
     }
 }
+
+/// The bounds of a schedule. Every value Otto stores or sends stays inside them, so no schedule computation can
+/// overflow and no number Otto sends is above 2^53 (which JavaScript clients cannot read exactly).
+extension Job {
+    /// 3,650 days.
+    public static let cadenceMinutesRange: ClosedRange<Int> = 1...5_256_000
+    /// Epoch milliseconds from 1970 to the end of the year 9999.
+    public static let timeRange: ClosedRange<Int64> = 0...253_402_300_799_999
+
+    /// `time` inside `timeRange`.
+    public static func clampedTime(_ time: Int64) -> Int64 {
+        min(max(time, timeRange.lowerBound), timeRange.upperBound)
+    }
+}

@@ -398,6 +398,16 @@ extension OttoConfiguration {
                     // A query is fine here: ntfy and Gotify carry their token in it.
                     let trimmed = text.trimmingCharacters(in: .whitespaces)
                     if let components = URLComponents(string: trimmed),
+                        components.user != nil || components.password != nil
+                    {
+                        // Refused rather than sent: the URL is logged by scheme and host, but a user:password@
+                        // part is easily copied into a bug report with the config, and ntfy and Gotify take
+                        // their token in the query anyway.
+                        problem(
+                            "notifications.webhookUrl",
+                            "must not contain a user name or password (user:password@); put the receiver's token "
+                                + "in the query instead, e.g. \"https://ntfy.example/my-otto?auth=<token>\"")
+                    } else if let components = URLComponents(string: trimmed),
                         ["http", "https"].contains(components.scheme?.lowercased() ?? ""),
                         !(components.host ?? "").isEmpty, trimmed.utf8.count <= 4_096
                     {

@@ -3,12 +3,33 @@ import OttoContracts
 /// What a job becomes after a run: the schedule rules, apart from any I/O.
 extension Job {
     /// The first slot `scheduledFor + k × cadence` (k ≥ 1) after `now`: missed slots are skipped, never caught up
-    /// in a burst, and the schedule never drifts by how long a run took.
+    /// in a burst, and the schedule never drifts by how long a run took. Saturating: every input is brought inside
+    /// `Job.timeRange` and `Job.cadenceMinutesRange` first (a stored row may hold anything), so nothing can
+    /// overflow, and the slot is never after the end of `Job.timeRange`.
     static func nextSlot(after scheduledFor: Int64, cadenceMinutes: Int, now: Int64) -> Int64 {
-        let cadence = Int64(max(1, cadenceMinutes)) * 60_000
-        guard scheduledFor + cadence <= now else { return scheduledFor + cadence }
-        let k = (now - scheduledFor) / cadence + 1
-        return scheduledFor + k * cadence
+        let minutes = min(max(cadenceMinutes, Job.cadenceMinutesRange.lowerBound), Job.cadenceMinutesRange.upperBound)
+        // At most 3.2e11 ms, and both times at most 2.6e14: every sum and product below stays under 2^53.
+        let cadence = Int64(minutes) * 60_000
+        let start = Job.clampedTime(scheduledFor)
+        let now = Job.clampedTime(now)
+        guard start + cadence <= now else { return Job.clampedTime(start + cadence) }
+        let k = (now - start) / cadence + 1
+        return Job.clampedTime(start + k * cadence)
+    }
+
+    /// Where a recurring job's next run belongs when its `nextRunAt` lies further ahead than it can (more than one
+    /// cadence plus `slack` after now, and after its first run): the wall clock jumped forward and back since it
+    /// was computed. The first slot of its grid `runAt + k × cadence` after now (or `runAt`, if that is still
+    /// ahead). Nil when the next run is where it should be.
+    func pulledBackNextRun(now: Int64, slack: Int64) -> Int64? {
+        guard scheduleType == .recurring, terminalState == nil, let next = nextRunAt, let minutes = cadenceMinutes,
+            Job.cadenceMinutesRange.contains(minutes)
+        else { return nil }
+        let cadence = Int64(minutes) * 60_000
+        let now = Job.clampedTime(now)
+        let origin = Job.clampedTime(runAt ?? next)
+        guard next > origin, next - now > cadence + max(0, slack) else { return nil }
+        return origin > now ? origin : Self.nextSlot(after: origin, cadenceMinutes: minutes, now: now)
     }
 
     /// The job after a run scheduled for `scheduledFor` ended at `now`. A recurring job waits for its next slot;

@@ -211,6 +211,7 @@ public struct JobsService: Sendable {
 
     public func update(id: String, _ patch: JobPatch, actor: String?) async throws -> Job {
         let snapshot = catalog.snapshot
+        let now = nowMilliseconds
         defer { jobsChanged() }
         return try await change(id: id, action: .update, actor: actor) { job in
             var job = job
@@ -240,7 +241,22 @@ public struct JobsService: Sendable {
                 job.modelRef = modelRef
             }
             if !issues.isEmpty { throw DomainError.invalid(issues) }
+            if job.isPausedAsUnreadable { Self.resume(&job, now: now) }
             return job
+        }
+    }
+
+    /// A job Otto paused because a stored field could not be read, once a PATCH has made it valid again: it runs
+    /// at its next slot (or its `runAt`, if that is ahead).
+    static func resume(_ job: inout Job, now: Int64) {
+        job.status = .idle
+        job.terminalReason = nil
+        let origin = job.runAt ?? now
+        switch job.scheduleType {
+        case .recurring where origin <= now:
+            job.nextRunAt = Job.nextSlot(after: origin, cadenceMinutes: job.cadenceMinutes ?? 1, now: now)
+        case .recurring, .oneshot:
+            job.nextRunAt = job.terminalState == nil ? origin : nil
         }
     }
 
@@ -352,8 +368,20 @@ public struct JobsService: Sendable {
                 issues.append(FieldIssue(path: "runAt", message: "a oneshot job needs runAt (epoch milliseconds)"))
             }
         }
-        if let cadence = job.cadenceMinutes, cadence < 1 {
-            issues.append(FieldIssue(path: "cadenceMinutes", message: "must be at least 1, got \(cadence)"))
+        let cadences = Job.cadenceMinutesRange
+        if let cadence = job.cadenceMinutes, !cadences.contains(cadence) {
+            issues.append(
+                FieldIssue(
+                    path: "cadenceMinutes",
+                    message: "must be from \(cadences.lowerBound) to \(cadences.upperBound) (3650 days), got \(cadence)"
+                ))
+        }
+        if let runAt = job.runAt, !Job.timeRange.contains(runAt) {
+            issues.append(
+                FieldIssue(
+                    path: "runAt",
+                    message: "must be from \(Job.timeRange.lowerBound) to \(Job.timeRange.upperBound) "
+                        + "(epoch milliseconds up to the end of the year 9999), got \(runAt)"))
         }
         return issues
     }

@@ -71,9 +71,18 @@ public final class Scheduler: Service, Sendable {
 
     private func loop(group: inout DiscardingTaskGroup) async {
         let tick = Duration.seconds(settings.tickSeconds)
+        // The wall clock against the monotonic one: a difference between their steps is a jump of the wall clock.
+        var lastLook: (wall: Int64, monotonic: ContinuousClock.Instant)? = nil
         while !shouldStop {
             var delay = tick
             do {
+                let wall = now()
+                let monotonic = ContinuousClock.now
+                let jumped = lastLook.map { last in
+                    abs((wall - last.wall) - Self.milliseconds(monotonic - last.monotonic)) > 1_000
+                }
+                if jumped ?? true { try await repairClockJump(detected: jumped == true) }
+                lastLook = (wall, monotonic)
                 try await recoverExpiredClaims()
                 let free = settings.maxConcurrentRuns - state.withLock { $0.active }
                 if free > 0 {
@@ -109,7 +118,7 @@ public final class Scheduler: Service, Sendable {
     func claim(limit: Int) async throws -> [ClaimedRun] {
         let now = now()
         let resolver = self.resolver
-        return try await database.claimDueJobs(
+        let (claimed, paused) = try await database.claimDueJobs(
             now: now, limit: limit, leaseUntil: now + Int64(settings.leaseSeconds) * 1000
         ) { job in
             var run = JobRun(
@@ -121,6 +130,27 @@ public final class Scheduler: Service, Sendable {
                 run.modelSource = resolved.source
             }
             return run
+        }
+        for job in paused {
+            // The job's id only: the row's payload may be anything (the reason quotes what it can of it).
+            logger.error(
+                "paused a job whose stored row cannot be read; its terminalReason says which field",
+                metadata: ["job": "\(String(job.id.prefix(256)))"])
+        }
+        return claimed
+    }
+
+    /// At start-up and after the wall clock jumped: next runs computed while the clock was ahead are pulled back
+    /// onto their grid, so a clock that was wrong for a few seconds never postpones a job by days.
+    func repairClockJump(detected: Bool) async throws {
+        let moved = try await database.pullBackFarFutureRuns(now: now(), slack: Int64(settings.leaseSeconds) * 1000)
+        if detected {
+            logger.warning("the wall clock jumped; next runs were checked", metadata: ["moved": "\(moved.count)"])
+        }
+        for job in moved {
+            logger.notice(
+                "moved a next run that lay beyond one cadence back onto the job's schedule",
+                metadata: ["job": "\(job.id)", "next": "\(job.nextRunAt.map(String.init) ?? "none")"])
         }
     }
 
@@ -264,6 +294,8 @@ public final class Scheduler: Service, Sendable {
     }
 
     private func perform(_ claimed: ClaimedRun) async -> Performed {
+        // The run's own time limit bounds everything it does: the prompt and any notification after it.
+        let deadline = ContinuousClock.now + .seconds(settings.runTimeoutSeconds)
         var run = claimed.run
         let job = claimed.job
         guard let model = run.modelRef else {
@@ -279,9 +311,9 @@ public final class Scheduler: Service, Sendable {
         do {
             switch job.type {
             case "heartbeat":
-                return try await runHeartbeat(job, run, model)
+                return try await runHeartbeat(job, run, model, deadline: deadline)
             case "watchdog_failures":
-                return try await runWatchdog(job, run, model)
+                return try await runWatchdog(job, run, model, deadline: deadline)
             default:
                 if job.isSystemManaged {
                     return Performed(
@@ -340,7 +372,9 @@ public final class Scheduler: Service, Sendable {
 
     // MARK: Heartbeat and watchdog
 
-    private func runHeartbeat(_ job: Job, _ run: JobRun, _ model: ModelRef) async throws -> Performed {
+    private func runHeartbeat(_ job: Job, _ run: JobRun, _ model: ModelRef, deadline: ContinuousClock.Instant)
+        async throws -> Performed
+    {
         let since = job.lastRunAt ?? job.createdAt
         let digest = try await database.activity(
             since: since, excludingJob: job.id, failureLimit: 20, upcomingLimit: 10)
@@ -348,12 +382,14 @@ public final class Scheduler: Service, Sendable {
         let exchange = await sender.send(text, model: model, session: nil, title: "otto job \(job.id)")
         var extra: [String: JSONValue] = [:]
         if case .success(let reply) = exchange.answer, let notifier {
-            extra["notification"] = await deliver(notifier, kind: "heartbeat", job, run, reply)
+            extra["notification"] = await deliver(notifier, kind: "heartbeat", job, run, reply, deadline: deadline)
         }
         return Performed(run: applying(exchange, to: run, extra: extra))
     }
 
-    private func runWatchdog(_ job: Job, _ run: JobRun, _ model: ModelRef) async throws -> Performed {
+    private func runWatchdog(_ job: Job, _ run: JobRun, _ model: ModelRef, deadline: ContinuousClock.Instant)
+        async throws -> Performed
+    {
         let failures = try await database.unreportedFailures(limit: 50)
         guard !failures.isEmpty else {
             var run = run
@@ -369,16 +405,18 @@ public final class Scheduler: Service, Sendable {
         }
         var extra: [String: JSONValue] = ["failures": .array(failures.map { .string($0.run.id) })]
         if let notifier {
-            extra["notification"] = await deliver(notifier, kind: "watchdog", job, run, reply)
+            extra["notification"] = await deliver(notifier, kind: "watchdog", job, run, reply, deadline: deadline)
         }
         return Performed(run: applying(exchange, to: run, extra: extra), reported: failures.map(\.run.id))
     }
 
-    private func deliver(_ notifier: WebhookNotifier, kind: String, _ job: Job, _ run: JobRun, _ text: String) async
-        -> JSONValue
-    {
+    private func deliver(
+        _ notifier: WebhookNotifier, kind: String, _ job: Job, _ run: JobRun, _ text: String,
+        deadline: ContinuousClock.Instant
+    ) async -> JSONValue {
         let delivery = await notifier.deliver(
-            .init(kind: kind, jobId: job.id, runId: run.id, text: text, createdAt: now()))
+            .init(kind: kind, jobId: job.id, runId: run.id, text: text, createdAt: now()),
+            within: deadline - ContinuousClock.now)
         var note: [String: JSONValue] = [
             "delivered": .bool(delivery.delivered), "attempts": .number(Double(delivery.attempts)),
         ]

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
+import OttoContracts
 
 /// Posts the heartbeat's digest and the watchdog's alerts to `notifications.webhookUrl` as
 /// `{"kind", "jobId", "runId", "text", "createdAt"}`, which ntfy, Gotify, Home Assistant and most chat bridges
@@ -38,28 +39,52 @@ struct WebhookNotifier: Sendable {
         return "\(scheme)://\(host)\(components.port.map { ":\($0)" } ?? "")/…"
     }
 
-    func deliver(_ message: Message) async -> Delivery {
+    /// Delivers `message` within `budget` (what is left of the run's own time limit): each attempt is bounded by
+    /// `timeout` from the first byte sent to the last byte received, so a receiver that sends a head and then
+    /// stalls is a failed attempt, and retries stop when the budget is spent.
+    func deliver(_ message: Message, within budget: Duration) async -> Delivery {
+        let clock = ContinuousClock()
+        let deadline = clock.now + budget
         let body = ByteBuffer(bytes: (try? JSONEncoder().encode(message)) ?? Data())
-        var lastError = ""
+        var lastError = "the run's time limit was reached before the notification could be sent"
+        var made = 0
         for attempt in 1...attempts {
+            let remaining = deadline - clock.now
+            guard remaining > .zero else { break }
+            made = attempt
+            let limit = min(timeout, remaining)
             do {
-                var request = HTTPClientRequest(url: url)
-                request.method = .POST
-                request.headers.add(name: "Content-Type", value: "application/json")
-                request.headers.add(name: "User-Agent", value: "otto")
-                request.body = .bytes(body)
-                let response = try await httpClient.execute(request, timeout: .seconds(timeout.components.seconds))
-                _ = try? await response.body.collect(upTo: 64 * 1024)
-                if (200..<300).contains(response.status.code) {
+                let url = self.url
+                let httpClient = self.httpClient
+                let status = try await withDeadline(limit) { () async throws -> UInt in
+                    var request = HTTPClientRequest(url: url)
+                    request.method = .POST
+                    request.headers.add(name: "Content-Type", value: "application/json")
+                    request.headers.add(name: "User-Agent", value: "otto")
+                    request.body = .bytes(body)
+                    let response = try await httpClient.execute(request, timeout: .nanoseconds(Self.nanoseconds(limit)))
+                    // The body is read to its end (a stalled one fails the attempt at the deadline) and dropped.
+                    for try await _ in response.body {}
+                    return response.status.code
+                }
+                if let status, (200..<300).contains(status) {
                     return Delivery(delivered: true, attempts: attempt, error: nil)
                 }
-                lastError = "\(redactedURL) answered HTTP \(response.status.code)"
+                lastError =
+                    status.map { "\(redactedURL) answered HTTP \($0)" }
+                    ?? "\(redactedURL) did not complete its answer within \(Self.seconds(limit)) s"
             } catch {
-                lastError = "cannot reach \(redactedURL): \(Self.describe(error))"
+                if Task.isCancelled {
+                    lastError = "the run was stopped while the notification was being sent"
+                    break
+                }
+                lastError = "cannot reach \(redactedURL): \(UpstreamText.scrubbed(Self.describe(error)))"
             }
             if attempt < attempts {
+                let pause = backoff * (1 << (attempt - 1))
+                guard clock.now + pause < deadline else { break }
                 do {
-                    try await Task.sleep(for: backoff * (1 << (attempt - 1)))
+                    try await Task.sleep(for: pause)
                 } catch {
                     break
                 }
@@ -68,7 +93,14 @@ struct WebhookNotifier: Sendable {
         logger.warning(
             "notification not delivered",
             metadata: ["kind": "\(message.kind)", "job": "\(message.jobId)", "error": "\(lastError)"])
-        return Delivery(delivered: false, attempts: attempts, error: lastError)
+        return Delivery(delivered: false, attempts: made, error: lastError)
+    }
+
+    private static func nanoseconds(_ duration: Duration) -> Int64 { OpenCodeClient.nanoseconds(duration) }
+
+    private static func seconds(_ duration: Duration) -> String {
+        let milliseconds = Scheduler.milliseconds(duration)
+        return milliseconds % 1000 == 0 ? "\(milliseconds / 1000)" : String(format: "%.1f", Double(milliseconds) / 1000)
     }
 
     /// Why the request failed, in the words the OpenCode client uses for the same failures.

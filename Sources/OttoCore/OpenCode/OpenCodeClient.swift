@@ -92,29 +92,20 @@ public struct OpenCodeClient: OpenCodeCatalogSource {
         let seconds = max(1, Int(timeout.components.seconds))
         guard timeout > .zero else { throw OpenCodeError(url: url, cause: .timedOut(seconds: seconds)) }
         do {
-            return try await withThrowingTaskGroup(of: (status: Int, body: ByteBuffer)?.self) { group in
-                group.addTask {
-                    var request = HTTPClientRequest(url: url)
-                    request.method = method
-                    request.headers.add(name: "Accept", value: "application/json")
-                    if let body {
-                        request.headers.add(name: "Content-Type", value: "application/json")
-                        request.body = .bytes(body)
-                    }
-                    let response = try await httpClient.execute(
-                        request, timeout: .nanoseconds(Self.nanoseconds(timeout)))
-                    return (Int(response.status.code), try await response.body.collect(upTo: maxBody))
+            let httpClient = self.httpClient
+            let exchanged = try await withDeadline(timeout) { () async throws -> (status: Int, body: ByteBuffer) in
+                var request = HTTPClientRequest(url: url)
+                request.method = method
+                request.headers.add(name: "Accept", value: "application/json")
+                if let body {
+                    request.headers.add(name: "Content-Type", value: "application/json")
+                    request.body = .bytes(body)
                 }
-                group.addTask {
-                    try await Task.sleep(for: timeout)
-                    return nil
-                }
-                defer { group.cancelAll() }
-                guard let first = try await group.next(), let result = first else {
-                    throw OpenCodeError(url: url, cause: .timedOut(seconds: seconds))
-                }
-                return result
+                let response = try await httpClient.execute(request, timeout: .nanoseconds(Self.nanoseconds(timeout)))
+                return (Int(response.status.code), try await response.body.collect(upTo: maxBody))
             }
+            guard let exchanged else { throw OpenCodeError(url: url, cause: .timedOut(seconds: seconds)) }
+            return exchanged
         } catch let error as OpenCodeError {
             throw error
         } catch {

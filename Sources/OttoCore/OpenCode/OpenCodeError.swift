@@ -1,4 +1,5 @@
 import Foundation
+import OttoContracts
 
 /// Why a request to OpenCode failed, naming the URL, so an operator knows where to look.
 public struct OpenCodeError: Error, LocalizedError, Sendable, Equatable, CustomStringConvertible {
@@ -31,11 +32,13 @@ public struct OpenCodeError: Error, LocalizedError, Sendable, Equatable, CustomS
         case .httpStatus(let status):
             "OpenCode at \(url) answered HTTP \(status)"
         case .badPayload(let reason):
-            "OpenCode at \(url) returned an unexpected body: \(reason)"
+            "OpenCode at \(url) returned an unexpected body: \(UpstreamText.scrubbed(reason))"
         case .unreachable(let reason), .connectionLost(let reason):
-            "cannot reach OpenCode at \(url): \(reason)"
+            "cannot reach OpenCode at \(url): \(UpstreamText.scrubbed(reason))"
         case .modelError(let name, let message, _):
-            "OpenCode at \(url) reported a model failure: \(name): \(message)"
+            // OpenCode's words (and the provider's behind them): bounded, escaped, credentials masked.
+            "OpenCode at \(url) reported a model failure: \(UpstreamText.scrubbed(name, limit: 100)): "
+                + UpstreamText.scrubbed(message)
         }
     }
 

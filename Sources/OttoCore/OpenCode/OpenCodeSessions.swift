@@ -122,6 +122,12 @@ extension OpenCodePayloads {
         guard let session = try? JSONDecoder().decode(Session.self, from: body), !session.id.isEmpty else {
             throw PayloadError(reason: "expected a session object with an \"id\"")
         }
+        // Checked like a client's: the id goes into URLs, runs and logs. Never echoed when it is not an id.
+        guard AssistantMessageRequest.isValidSessionId(session.id) else {
+            throw PayloadError(
+                reason: "the session id is not 1 to \(AssistantMessageRequest.maxSessionIdLength) letters, digits, "
+                    + "\"_\" or \"-\"")
+        }
         return session.id
     }
 

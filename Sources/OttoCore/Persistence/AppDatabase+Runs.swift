@@ -33,7 +33,7 @@ extension AppDatabase {
         limit: Int,
         leaseUntil: Int64,
         start: @escaping @Sendable (Job) -> JobRun
-    ) async throws -> [ClaimedRun] {
+    ) async throws -> (claimed: [ClaimedRun], paused: [Job]) {
         try await writer.write { db in
             let due = try db.fetchRecords(
                 Job.self,
@@ -45,7 +45,14 @@ extension AppDatabase {
                         """,
                     arguments: [now, limit]))
             var claimed: [ClaimedRun] = []
+            var paused: [Job] = []
             for var job in due {
+                if job.isPausedAsUnreadable {
+                    // A row Otto cannot read (or out of range) is paused, so it is neither run nor due again.
+                    try db.storePausedAsUnreadable(job)
+                    paused.append(job)
+                    continue
+                }
                 let token = UUID().uuidString.lowercased()
                 try db.execute(
                     sql: """
@@ -59,7 +66,7 @@ extension AppDatabase {
                 try db.insertRecord(run)
                 claimed.append(ClaimedRun(job: job, run: run, lockToken: token))
             }
-            return claimed
+            return (claimed, paused)
         }
     }
 
@@ -164,6 +171,31 @@ extension AppDatabase {
                         """))
             for run in orphans { try db.updateRecord(closeRun(run)) }
             return recovered
+        }
+    }
+
+    /// Pulls back every recurring job whose next run lies further ahead than one cadence plus `slack` (the wall
+    /// clock jumped forward and back since it was computed) to the first slot of its grid after `now`. Returns the
+    /// jobs moved.
+    func pullBackFarFutureRuns(now: Int64, slack: Int64) async throws -> [Job] {
+        try await writer.write { db in
+            let ahead = try db.fetchRecords(
+                Job.self,
+                SQLRequest<Job>(
+                    sql: """
+                        SELECT * FROM jobs WHERE schedule_type = 'recurring' AND terminal_state IS NULL
+                        AND status = 'idle' AND next_run_at > ?
+                        """,
+                    arguments: [now]))
+            var moved: [Job] = []
+            for var job in ahead where !job.isPausedAsUnreadable {
+                guard let next = job.pulledBackNextRun(now: now, slack: slack) else { continue }
+                try db.execute(
+                    sql: "UPDATE jobs SET next_run_at = ? WHERE id = ? AND status = 'idle'", arguments: [next, job.id])
+                job.nextRunAt = next
+                moved.append(job)
+            }
+            return moved
         }
     }
 

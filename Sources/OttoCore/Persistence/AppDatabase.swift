@@ -14,6 +14,20 @@ public struct AppDatabase: Sendable {
     /// applies pending migrations.
     /// - Parameter duringAdoption: called inside the adoption transaction; tests stop the process there.
     public static func open(path: String, duringAdoption: (() -> Void)? = nil) throws -> AppDatabase {
+        do {
+            return try openOrThrow(path: path, duringAdoption: duringAdoption)
+        } catch let error as DatabaseError {
+            // GRDB's description carries the SQL; the operator needs SQLite's own words only.
+            throw OpenError(description: error.message ?? "SQLite error \(error.resultCode.rawValue)")
+        }
+    }
+
+    /// A database error at open, in SQLite's words (never the statement).
+    public struct OpenError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    private static func openOrThrow(path: String, duringAdoption: (() -> Void)?) throws -> AppDatabase {
         try AtomicFile.createDirectory((path as NSString).deletingLastPathComponent, permissions: 0o700)
         var configuration = Configuration()
         configuration.foreignKeysEnabled = true
@@ -25,8 +39,13 @@ public struct AppDatabase: Sendable {
             // crash loses nothing. FULL would fsync on every commit and cap writes at the disk's fsync rate.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
+        // Decided from a read-only look before anything is written: a file that must not be touched is refused
+        // as it is, and the original is adopted in its own journal mode before the pool switches it to WAL.
+        var adoption: AdoptionReport?
+        if try LegacyAdoption.inspect(path: path) == .original {
+            adoption = try LegacyAdoption.adopt(path: path, duringAdoption: duringAdoption)
+        }
         let pool = try DatabasePool(path: path, configuration: configuration)
-        let adoption = try LegacyAdoption.adoptIfNeeded(pool, path: path, duringAdoption: duringAdoption)
         var database = try AppDatabase(pool)
         database.adoption = adoption
         return database

@@ -66,7 +66,7 @@ extension Job: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "jobs"
     public static var databaseColumnEncodingStrategy: DatabaseColumnEncodingStrategy { ColumnNaming.encoding }
 
-    public init(row: Row) throws { try self.init(fieldsOf: row) }
+    public init(row: Row) throws { self = Job.reading(row, layout: ColumnLayout(columnNames: row.columnNames)) }
 
     public enum Columns {
         public static let id = Column("id")

@@ -60,6 +60,8 @@ public struct OttoRuntime: Sendable {
             database = try AppDatabase.open(
                 path: paths.stateDatabase,
                 duringAdoption: hold.map { milliseconds in { usleep(useconds_t(milliseconds) * 1000) } })
+        } catch let refusal as LegacyAdoption.Refusal {
+            throw StartupError(refusal.description)
         } catch {
             throw StartupError("cannot open the state database \(paths.stateDatabase): \(error)")
         }
@@ -71,6 +73,11 @@ public struct OttoRuntime: Sendable {
                     "taskAudit": "\(adoption.taskAuditEntries)", "commandAudit": "\(adoption.commandAuditEntries)",
                     "backup": "\(adoption.backupPath)",
                 ])
+            for id in adoption.pausedJobs {
+                logger.warning(
+                    "paused an adopted job whose stored row cannot be read; its terminalReason says which field",
+                    metadata: ["job": "\(id)"])
+            }
         }
         let apiToken: APIToken
         do {

@@ -114,6 +114,14 @@ public enum AtomicFile {
         _ = chmod(path, permissions)
     }
 
+    /// Flushes a file that was written by someone else (SQLite's `VACUUM INTO`) to the disk.
+    public static func syncFile(_ path: String) throws(WriteError) {
+        let descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw WriteError(path: path, operation: "open", errnoCode: errno) }
+        defer { close(descriptor) }
+        guard fsync(descriptor) == 0 else { throw WriteError(path: path, operation: "fsync", errnoCode: errno) }
+    }
+
     /// Reads a whole file, or nil if it does not exist.
     public static func readIfPresent(_ path: String) throws -> [UInt8]? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }

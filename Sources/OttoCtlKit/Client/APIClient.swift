@@ -96,8 +96,25 @@ struct APIClient {
         let response: HTTPClientResponse
         let body: ByteBuffer
         do {
-            response = try await http.execute(request, timeout: timeout)
-            body = try await response.body.collect(upTo: 64 * 1024 * 1024)
+            // The whole exchange, body included, within the timeout: a server that stalls mid-body is an error.
+            let http = self.http
+            let request = request
+            guard
+                let exchanged = try await withDeadline(
+                    .nanoseconds(timeout.nanoseconds),
+                    {
+                        () async throws -> (HTTPClientResponse, ByteBuffer) in
+                        let response = try await http.execute(request, timeout: timeout)
+                        return (response, try await response.body.collect(upTo: 64 * 1024 * 1024))
+                    })
+            else {
+                throw CLIError(
+                    "the Otto API at \(connection.baseURL) did not answer within \(timeout.nanoseconds / 1_000_000_000) s"
+                )
+            }
+            (response, body) = exchanged
+        } catch let error as CLIError {
+            throw error
         } catch {
             throw CLIError(
                 "cannot reach the Otto API at \(connection.baseURL): \(Self.describe(error, token: connection.token)); "

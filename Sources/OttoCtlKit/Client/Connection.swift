@@ -61,10 +61,14 @@ struct Connection {
         let envPort = OttoEnvironment.value(OttoEnvironment.externalAPIPort, in: environment)
         var host = envHost
         var port = envPort
+        var portOrigin = OttoEnvironment.externalAPIPort
         if host == nil || port == nil {
             let fromConfig = (config ?? ConfigFile(environment: environment)).values
             host = host ?? fromConfig.host
-            port = port ?? fromConfig.port.map(String.init)
+            if port == nil, let configured = fromConfig.port {
+                port = configured
+                portOrigin = "externalApi.port in \(OttoLocations.configPath(environment))"
+            }
         }
         var hostText = host ?? "127.0.0.1"
         // 0.0.0.0 is where the server listens, not an address to connect to.
@@ -73,7 +77,9 @@ struct Connection {
         if hostText.contains(":") && !hostText.hasPrefix("[") { hostText = "[\(hostText)]" }
         let portText = port ?? "4190"
         guard let portNumber = Int(portText), (1...65_535).contains(portNumber) else {
-            throw CLIError("invalid API port \"\(portText)\"; expected 1 to 65535", invalidInput: true)
+            let shown = Output.escapingControls(String(portText.prefix(40)))
+            throw CLIError(
+                "invalid API port \"\(shown)\" from \(portOrigin); expected 1 to 65535", invalidInput: true)
         }
         return "http://\(hostText):\(portNumber)"
     }
@@ -153,15 +159,24 @@ final class ConfigFile {
 
     init(environment: [String: String]) { self.environment = environment }
 
-    lazy var values: (host: String?, port: Int?, ottoHome: String?) = {
+    /// The port as its text: a number the config holds that is no port (too large, a fraction) is reported as
+    /// invalid input by `resolveURL`, never converted (a Double too large for Int traps).
+    lazy var values: (host: String?, port: String?, ottoHome: String?) = {
         guard let data = FileManager.default.contents(atPath: OttoLocations.configPath(environment)),
             let root = try? JSONC.parse(Array(data))
         else { return (nil, nil, nil) }
         var host: String?
-        var port: Int?
+        var port: String?
         var ottoHome: String?
         if case .string(let value) = root.member("externalApi")?.member("host")?.kind { host = value }
-        if case .number(let value, true) = root.member("externalApi")?.member("port")?.kind { port = Int(value) }
+        if let node = root.member("externalApi")?.member("port") {
+            switch node.kind {
+            case .number(let value, _):
+                port = Int(exactly: value).map(String.init) ?? "\(value)"
+            case .string(let value): port = value
+            default: port = node.typeName
+            }
+        }
         if case .string(let value) = root.member("ottoHome")?.kind { ottoHome = value }
         return (host, port, ottoHome)
     }()
