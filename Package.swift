@@ -30,6 +30,7 @@ let package = Package(
             name: "OttoCore",
             dependencies: [
                 "OttoContracts",
+                "CMallocTuning",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -113,6 +113,22 @@ import Testing
         }
     }
 
+    @Test func aCatalogOverTheLimitIsRefusedAndThePreviousOneStays() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        try await withStandInOpenCode { server in
+            let catalog = Self.service(server, home: home)
+            let first = try await catalog.refreshNow()
+            var body = #"{"providers": [{"id": "flood", "models": {"#
+            body += (0...OpenCodePayloads.maxCatalogModels).map { #""m\#($0)": {}"# }.joined(separator: ",")
+            body += "}}]}"
+            server.standIn.setProvidersBody(Data(body.utf8))
+            let error = await #expect(throws: OpenCodeError.self) { try await catalog.refreshNow() }
+            #expect(error?.message.contains("lists 50001 models, more than the 50000 Otto accepts") == true)
+            #expect(catalog.snapshot.refs == first.refs)
+        }
+    }
+
     @Test func thePeriodicRefreshPicksUpChangesAndSurvivesFailures() async throws {
         let home = try TemporaryHome()
         defer { home.remove() }

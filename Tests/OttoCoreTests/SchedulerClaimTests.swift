@@ -56,7 +56,7 @@ import Testing
         let recovered = try await fixture.database.recoverExpiredClaims(
             now: 6_001, closeRun: { $0.interrupted("lost", at: 6_001) },
             recover: { job, run in job.interrupted(scheduledFor: run?.scheduledFor, reason: "lost", at: 6_001) })
-        #expect(recovered.map(\.id) == ["a"])
+        #expect(recovered.jobs.map(\.id) == ["a"])
 
         // The original run comes back late: its lease is gone, so nothing it writes lands.
         #expect(!(try await fixture.database.renewLease(jobId: "a", lockToken: claim.lockToken, until: 9_000)))

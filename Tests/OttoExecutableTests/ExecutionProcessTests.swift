@@ -167,6 +167,18 @@ import Testing
             #expect(once.terminalReason?.contains("interrupted") == true)
             #expect(second.child.stderr.contains("took back an interrupted run"))
             #expect(server.standIn.receivedPrompts.count == 2, "neither ran again")
+            // The prompts the dead process left running in OpenCode are aborted, by the sessions the runs recorded.
+            let sessions = Set(
+                [try await second.runs("daily"), try await second.runs("once")].compactMap {
+                    $0.first?.sessionId
+                })
+            #expect(sessions.count == 2)
+            for _ in 0..<200 where !sessions.isSubset(of: Set(server.standIn.abortedSessions)) {
+                try await Task.sleep(for: .milliseconds(25))
+            }
+            #expect(
+                sessions.isSubset(of: Set(server.standIn.abortedSessions)),
+                "\(server.standIn.abortedSessions) \(second.child.stderr)")
         }
     }
 

@@ -14,7 +14,12 @@ static inline int otto_limit_malloc_arenas(int count) { return mallopt(M_ARENA_M
 static inline int otto_release_large_allocations(int bytes) {
     return mallopt(M_MMAP_THRESHOLD, bytes) && mallopt(M_TRIM_THRESHOLD, bytes);
 }
+
+/// Gives the free memory at the top of the heap and in free chunks back to the system, after a burst of
+/// allocations (a catalog refresh) that will not come back soon.
+static inline int otto_trim_free_memory(void) { return malloc_trim(0); }
 #else
+static inline int otto_trim_free_memory(void) { return 0; }
 static inline int otto_release_large_allocations(int bytes) { (void)bytes; return 0; }
 static inline int otto_limit_malloc_arenas(int count) { (void)count; return 0; }
 #endif

@@ -48,7 +48,12 @@ struct PromptSender: Sendable {
 
     /// - Parameters:
     ///   - session: an existing session to continue, or nil for a new one titled `title`.
-    func send(_ text: String, model: ModelRef, session: String?, title: String) async -> PromptExchange {
+    ///   - sessionStarted: told the id of a new session as soon as OpenCode created it, before the prompt is
+    ///     sent, so that a run killed mid-prompt leaves the id behind for the next start to abort.
+    func send(
+        _ text: String, model: ModelRef, session: String?, title: String,
+        sessionStarted: @Sendable (String) async -> Void = { _ in }
+    ) async -> PromptExchange {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         let seconds = Int(timeout.components.seconds)
@@ -63,6 +68,7 @@ struct PromptSender: Sendable {
                 } else {
                     sessionId = try await openCode.createSession(title: title, timeout: remaining)
                     exchange.sessionId = sessionId
+                    await sessionStarted(sessionId)
                 }
                 let answer = try await openCode.prompt(
                     sessionId: sessionId, model: model, text: text, timeout: deadline - clock.now)

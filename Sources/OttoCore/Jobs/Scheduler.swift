@@ -24,6 +24,8 @@ public final class Scheduler: Service, Sendable {
     private struct RunState {
         var active = 0
         var stopping = false
+        /// OpenCode sessions of runs taken back (at start-up, or after a lease expired) still to be aborted.
+        var pendingAborts: [String] = []
     }
 
     public init(
@@ -84,6 +86,13 @@ public final class Scheduler: Service, Sendable {
                 if jumped ?? true { try await repairClockJump(detected: jumped == true) }
                 lastLook = (wall, monotonic)
                 try await recoverExpiredClaims()
+                let aborts = state.withLock { state in
+                    defer { state.pendingAborts = [] }
+                    return state.pendingAborts
+                }
+                for session in aborts {
+                    group.addTask { await self.abortInterrupted(session: session) }
+                }
                 let free = settings.maxConcurrentRuns - state.withLock { $0.active }
                 if free > 0 {
                     let claimed = try await claim(limit: free)
@@ -155,6 +164,7 @@ public final class Scheduler: Service, Sendable {
     }
 
     /// Takes back expired claims: the run is closed as interrupted and the job rescheduled.
+    /// The OpenCode sessions of the runs it closed are aborted by the next scheduler pass.
     func recoverExpiredClaims() async throws {
         let now = now()
         guard try await database.hasExpiredClaims(now: now) else { return }
@@ -166,7 +176,7 @@ public final class Scheduler: Service, Sendable {
                 job.interrupted(scheduledFor: run?.scheduledFor, reason: "interrupted: \(message)", at: now)
             }
         )
-        for job in recovered {
+        for job in recovered.jobs {
             logger.warning(
                 "took back an interrupted run",
                 metadata: [
@@ -174,6 +184,20 @@ public final class Scheduler: Service, Sendable {
                     "next": "\(job.nextRunAt.map(String.init) ?? "none")",
                     "terminal": "\(job.terminalState?.rawValue ?? "none")",
                 ])
+        }
+        state.withLock { $0.pendingAborts += recovered.sessions }
+    }
+
+    /// Asks OpenCode to stop the prompt of a run that was taken back (its process died mid-prompt): it would
+    /// otherwise go on, spending tokens, for a run nobody waits for.
+    func abortInterrupted(session sessionId: String) async {
+        do {
+            try await sender.openCode.abort(sessionId: sessionId, timeout: .seconds(10))
+            logger.notice("aborted the OpenCode session of an interrupted run", metadata: ["session": "\(sessionId)"])
+        } catch {
+            logger.warning(
+                "could not abort the OpenCode session of an interrupted run",
+                metadata: ["session": "\(sessionId)", "error": "\(error.message)"])
         }
     }
 
@@ -328,7 +352,9 @@ public final class Scheduler: Service, Sendable {
                             "job \"\(job.id)\" has no prompt: set payload.prompt to the text to send to the model, "
                                 + "e.g. {\"payload\": {\"prompt\": \"Summarise my inbox\"}}"))
                 }
-                let exchange = await sender.send(prompt, model: model, session: nil, title: "otto job \(job.id)")
+                let exchange = await sender.send(
+                    prompt, model: model, session: nil, title: "otto job \(job.id)",
+                    sessionStarted: recordSession(of: run))
                 run = applying(exchange, to: run)
                 return Performed(run: run)
             }
@@ -337,6 +363,18 @@ public final class Scheduler: Service, Sendable {
             run.errorCode = Task.isCancelled ? "interrupted" : "internal_error"
             run.errorMessage = Task.isCancelled ? "the run was stopped" : "\(error)"
             return Performed(run: run)
+        }
+    }
+
+    /// Stores a run's session id the moment it exists (a run killed later leaves it for recovery to abort).
+    private func recordSession(of run: JobRun) -> @Sendable (String) async -> Void {
+        { [database, logger] sessionId in
+            do {
+                try await database.recordSession(runId: run.id, sessionId: sessionId)
+            } catch {
+                logger.warning(
+                    "could not record a run's OpenCode session", metadata: ["run": "\(run.id)", "error": "\(error)"])
+            }
         }
     }
 
@@ -379,7 +417,8 @@ public final class Scheduler: Service, Sendable {
         let digest = try await database.activity(
             since: since, excludingJob: job.id, failureLimit: 20, upcomingLimit: 10)
         let text = heartbeat.prompt + "\n\n" + SystemDigests.heartbeat(digest, since: since, now: now())
-        let exchange = await sender.send(text, model: model, session: nil, title: "otto job \(job.id)")
+        let exchange = await sender.send(
+            text, model: model, session: nil, title: "otto job \(job.id)", sessionStarted: recordSession(of: run))
         var extra: [String: JSONValue] = [:]
         if case .success(let reply) = exchange.answer, let notifier {
             extra["notification"] = await deliver(notifier, kind: "heartbeat", job, run, reply, deadline: deadline)
@@ -399,7 +438,8 @@ public final class Scheduler: Service, Sendable {
             return Performed(run: run)
         }
         let text = SystemDigests.watchdogPrompt + "\n\n" + SystemDigests.failures(failures)
-        let exchange = await sender.send(text, model: model, session: nil, title: "otto job \(job.id)")
+        let exchange = await sender.send(
+            text, model: model, session: nil, title: "otto job \(job.id)", sessionStarted: recordSession(of: run))
         guard case .success(let reply) = exchange.answer else {
             return Performed(run: applying(exchange, to: run))
         }

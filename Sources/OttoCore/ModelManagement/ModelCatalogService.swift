@@ -1,3 +1,4 @@
+import CMallocTuning
 import Foundation
 import Logging
 import NIOPosix
@@ -85,7 +86,11 @@ public final class ModelCatalogService: CatalogSnapshotProviding {
     }
 
     private func fetchAndApply() async throws(OpenCodeError) -> ModelCatalogSnapshot {
-        defer { state.withLock { $0.inFlight = nil } }
+        defer {
+            state.withLock { $0.inFlight = nil }
+            // The body and its parse were several MB that the next refresh (a day later) does not reuse.
+            _ = otto_trim_free_memory()
+        }
         let fetched = try await source.fetchCatalog()
         let updatedAt = Int64((now().timeIntervalSince1970 * 1000).rounded())
         let fresh = ModelCatalogSnapshot(

@@ -3,6 +3,9 @@ import OttoContracts
 
 /// The only code that knows the JSON shapes of OpenCode's `/config/providers` and `/config`.
 public enum OpenCodePayloads {
+    /// The most models a catalog may list (models.dev lists about 3,000).
+    public static let maxCatalogModels = 50_000
+
     /// Every `providerId/modelId` in a `/config/providers` body, de-duplicated and in code-point order.
     /// Extra fields are ignored and malformed providers or models are skipped; a body that is not
     /// `{"providers": [...]}` at all is an error whose reason says what was expected.
@@ -17,6 +20,12 @@ public enum OpenCodePayloads {
             throw PayloadError(reason: "expected an object with a \"providers\" array")
         } catch {
             throw PayloadError(reason: "not JSON")
+        }
+        // Counted before a reference is built: a catalog of 500,000 models would cost seconds and hundreds of MB.
+        let listed = payload.providers.reduce(0) { $0 + $1.modelIds.count }
+        guard listed <= maxCatalogModels else {
+            throw PayloadError(
+                reason: "the catalog lists \(listed) models, more than the \(maxCatalogModels) Otto accepts")
         }
         var seen = Set<ModelRef>()
         for provider in payload.providers {

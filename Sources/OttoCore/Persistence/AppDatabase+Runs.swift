@@ -70,6 +70,15 @@ extension AppDatabase {
         }
     }
 
+    /// Stores the OpenCode session of a run that is still in progress.
+    func recordSession(runId: String, sessionId: String) async throws {
+        try await writer.write { db in
+            try db.execute(
+                sql: "UPDATE job_runs SET session_id = ? WHERE id = ? AND finished_at IS NULL",
+                arguments: [sessionId, runId])
+        }
+    }
+
     /// Extends a claim; false if the lock is no longer ours (taken back after it expired).
     func renewLease(jobId: String, lockToken: String, until: Int64) async throws -> Bool {
         try await writer.write { db in
@@ -131,8 +140,9 @@ extension AppDatabase {
         now: Int64,
         closeRun: @escaping @Sendable (JobRun) -> JobRun,
         recover: @escaping @Sendable (Job, JobRun?) -> Job
-    ) async throws -> [Job] {
+    ) async throws -> (jobs: [Job], sessions: [String]) {
         try await writer.write { db in
+            var sessions: [String] = []
             let expired = try db.fetchRecords(
                 Job.self,
                 SQLRequest<Job>(
@@ -148,7 +158,10 @@ extension AppDatabase {
                     SQLRequest<JobRun>(
                         sql: "SELECT * FROM job_runs WHERE job_id = ? AND finished_at IS NULL ORDER BY created_at",
                         arguments: [job.id]))
-                for run in open { try db.updateRecord(closeRun(run)) }
+                for run in open {
+                    try db.updateRecord(closeRun(run))
+                    if let session = run.sessionId { sessions.append(session) }
+                }
                 let after = recover(job, open.last)
                 try db.execute(
                     sql: """
@@ -169,8 +182,11 @@ extension AppDatabase {
                         SELECT * FROM job_runs WHERE finished_at IS NULL
                         AND job_id NOT IN (SELECT id FROM jobs WHERE status = 'running')
                         """))
-            for run in orphans { try db.updateRecord(closeRun(run)) }
-            return recovered
+            for run in orphans {
+                try db.updateRecord(closeRun(run))
+                if let session = run.sessionId { sessions.append(session) }
+            }
+            return (recovered, sessions)
         }
     }
 
