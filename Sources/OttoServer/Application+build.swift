@@ -47,7 +47,7 @@ public struct ExternalAPIServices: Sendable {
 
 /// The router: the error middleware outermost, then bearer auth (also in front of unknown routes), then the
 /// controllers.
-public func buildRouter(_ services: ExternalAPIServices, logger: Logger) -> Router<BasicRequestContext> {
+public func buildRouter(_ services: ExternalAPIServices, logger: Logger) -> APIRouter {
     let router = Router()
     let table = RouteTable()
     // Middlewares apply to the routes added after them, and to requests that match no route.
@@ -60,7 +60,7 @@ public func buildRouter(_ services: ExternalAPIServices, logger: Logger) -> Rout
     JobsController(jobs: services.jobs).register(on: routes)
     StatusController(models: services.models).register(on: routes)
     if let assistant = services.assistant { AssistantController(assistant: assistant).register(on: routes) }
-    return router
+    return APIRouter(router: router)
 }
 
 /// The external API application, bound to `host:port`.
@@ -69,16 +69,18 @@ public func buildApplication(
     host: String,
     port: Int,
     requestHeadTimeout: Duration = .seconds(10),
+    requestTimeout: Duration = .seconds(30),
     idleTimeout: Duration = .seconds(60),
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
     let headTimeout = TimeAmount(requestHeadTimeout)
+    let wholeTimeout = TimeAmount(requestTimeout)
     return Application(
         router: buildRouter(services, logger: logger),
         server: .http1(
             configuration: .init(
-                additionalChannelHandlers: [ConnectionGuard(headTimeout: headTimeout)],
+                additionalChannelHandlers: [ConnectionGuard(headTimeout: headTimeout, requestTimeout: wholeTimeout)],
                 idleTimeout: TimeAmount(idleTimeout))),
         configuration: .init(address: .hostname(host, port: port), serverName: "otto"),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },

@@ -99,6 +99,7 @@ extension Otto {
                 host: host,
                 port: runtime.configuration.externalAPI.port,
                 requestHeadTimeout: .seconds(runtime.configuration.externalAPI.requestHeadTimeoutSeconds),
+                requestTimeout: .seconds(runtime.configuration.externalAPI.requestTimeoutSeconds),
                 idleTimeout: .seconds(runtime.configuration.externalAPI.idleTimeoutSeconds),
                 logger: logger
             ) { port in

@@ -7,11 +7,11 @@ import Testing
 /// and a request the HTTP parser rejects gets the API's error shape.
 @Suite struct ConnectionTests {
     static let config =
-        #"{"externalApi": {"requestHeadTimeoutSeconds": 1, "idleTimeoutSeconds": 2}, "heartbeat": {"enabled": false}, "watchdog": {"enabled": false}}"#
+        #"{"externalApi": {"requestHeadTimeoutSeconds": 1, "requestTimeoutSeconds": 2, "idleTimeoutSeconds": 3}, "heartbeat": {"enabled": false}, "watchdog": {"enabled": false}}"#
 
     static func port(_ otto: RunningOtto) -> Int { Int(otto.url.split(separator: ":").last ?? "") ?? 0 }
 
-    /// `otto serve` with 1 s and 2 s connection bounds.
+    /// `otto serve` with 1 s (head), 2 s (whole request) and 3 s (idle) connection bounds.
     static func withOtto(_ body: @Sendable (RunningOtto) async throws -> Void) async throws {
         let home = try TemporaryHome()
         defer { home.remove() }
@@ -48,6 +48,90 @@ import Testing
 
             // The API still answers.
             #expect(try await otto.api("/external/health").count > 0)
+        }
+    }
+
+    @Test func aSlowBodyIsCutOffAtTheRequestBoundAndTheHeadBoundHoldsForEveryRequest() async throws {
+        try await Self.withOtto { otto in
+            let port = Self.port(otto)
+            // A body declared as 1 MB that arrives a byte at a time: the whole request has 2 s.
+            let slow = try RawConnection(port: port)
+            slow.send(
+                "POST /external/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(otto.token)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{")
+            let started = ContinuousClock.now
+            var closed = false
+            for _ in 0..<40 where !closed {
+                slow.send(" ")
+                closed = await slow.readUntilClosed(within: .milliseconds(250)).closed
+            }
+            #expect(closed, "the slow body's connection was still open after 10 s")
+            #expect(ContinuousClock.now - started < .seconds(6))
+
+            // A second request on a keep-alive connection whose head never ends is closed like a first one.
+            let keepAlive = try RawConnection(port: port)
+            keepAlive.send("GET /external/health HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(otto.token)\r\n\r\n")
+            try await Task.sleep(for: .milliseconds(300))
+            keepAlive.send("GET /external/health HTTP/1.1\r\nHost: x\r\n")
+            let second = ContinuousClock.now
+            var secondClosed = false
+            for _ in 0..<40 where !secondClosed {
+                keepAlive.send("X-Drip: 1\r\n")
+                secondClosed = await keepAlive.readUntilClosed(within: .milliseconds(100)).closed
+            }
+            #expect(secondClosed)
+            #expect(ContinuousClock.now - second < .milliseconds(2_500), "closed by the head bound, not the idle one")
+        }
+    }
+
+    @Test func anUnauthenticatedRequestWithABodyIsAnsweredAndClosedWithoutReadingIt() async throws {
+        try await Self.withOtto { otto in
+            let connection = try RawConnection(port: Self.port(otto))
+            connection.send(
+                "POST /external/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: 1000000\r\n\r\n{\"a\":")
+            let answer = await connection.readUntilClosed(within: .milliseconds(1_500))
+            #expect(answer.text.hasPrefix("HTTP/1.1 401"), "\(answer.text.prefix(200))")
+            #expect(answer.text.lowercased().contains("connection: close"))
+            #expect(answer.closed, "the connection waited for a body nobody reads")
+        }
+    }
+
+    @Test func httpDetails() async throws {
+        try await Self.withOtto { otto in
+            let port = Self.port(otto)
+            let auth = "Authorization: Bearer \(otto.token)\r\n"
+            // HTTP/1.0 without keep-alive: answered, then closed.
+            let old = try RawConnection(port: port)
+            old.send("GET /external/health HTTP/1.0\r\nHost: x\r\n\(auth)\r\n")
+            let oldAnswer = await old.readUntilClosed(within: .milliseconds(1_500))
+            #expect(oldAnswer.text.contains(" 200 "), "\(oldAnswer.text.prefix(200))")
+            #expect(oldAnswer.closed, "an HTTP/1.0 connection without keep-alive stayed open")
+
+            // A malformed chunked body is 400 in the error shape, not 500.
+            let chunked = try RawConnection(port: port)
+            chunked.send(
+                "POST /external/jobs HTTP/1.1\r\nHost: x\r\n\(auth)Content-Type: application/json\r\n"
+                    + "Transfer-Encoding: chunked\r\n\r\nZZ\r\n{}\r\n0\r\n\r\n")
+            let chunkedAnswer = await chunked.readUntilClosed(within: .seconds(3))
+            #expect(chunkedAnswer.text.hasPrefix("HTTP/1.1 400"), "\(chunkedAnswer.text.prefix(300))")
+            #expect(chunkedAnswer.text.contains("invalid_request"))
+
+            // HEAD answers like GET, without the body.
+            let head = try RawConnection(port: port)
+            head.send("HEAD /external/health HTTP/1.1\r\nHost: x\r\n\(auth)Connection: close\r\n\r\n")
+            let headAnswer = await head.readUntilClosed(within: .seconds(3))
+            #expect(headAnswer.text.hasPrefix("HTTP/1.1 200"), "\(headAnswer.text.prefix(300))")
+            #expect(headAnswer.text.lowercased().contains("content-type: application/json"))
+            #expect(headAnswer.text.hasSuffix("\r\n\r\n"), "no body after the head")
+
+            // More than one space between Bearer and the token (RFC 7235: 1*SP).
+            let spaced = try RawConnection(port: port)
+            spaced.send(
+                "GET /external/health HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer    \(otto.token)\r\n"
+                    + "Connection: close\r\n\r\n")
+            let spacedAnswer = await spaced.readUntilClosed(within: .seconds(3))
+            #expect(spacedAnswer.text.hasPrefix("HTTP/1.1 200"), "\(spacedAnswer.text.prefix(200))")
         }
     }
 

@@ -15,8 +15,10 @@ public struct OttoConfiguration: Sendable, Equatable {
         public var port: Int
         /// A connection that has not sent a complete request head this long after opening is closed (slowloris).
         public var requestHeadTimeoutSeconds = 10
-        /// A keep-alive connection with no request for this long is closed; also bounds a stalled request body.
+        /// A keep-alive connection with no request for this long is closed.
         public var idleTimeoutSeconds = 60
+        /// A request must arrive whole, head and body, this long after its first byte (at least the head's).
+        public var requestTimeoutSeconds = 30
 
         public init(host: String, port: Int, requestHeadTimeoutSeconds: Int = 10, idleTimeoutSeconds: Int = 60) {
             self.host = host
@@ -73,6 +75,13 @@ public struct OttoConfiguration: Sendable, Equatable {
     public var heartbeat = Heartbeat()
     public var watchdog = Watchdog()
     public var notifications = Notifications()
+    public var assistant = Assistant()
+
+    /// The interactive assistant (`assistant.*`).
+    public struct Assistant: Sendable, Equatable {
+        /// Assistant messages in flight at once; beyond this a new one is answered 429 with Retry-After.
+        public var maxConcurrent = 8
+    }
 
     public static let defaultOpenCodeBaseURL = "http://127.0.0.1:4096"
     public static let defaultRequestTimeoutSeconds = 10
@@ -330,6 +339,24 @@ extension OttoConfiguration {
                 {
                     configuration.externalAPI.idleTimeoutSeconds = seconds
                 }
+                if let seconds = integer(
+                    api.member("requestTimeoutSeconds"), "externalApi.requestTimeoutSeconds", in: 1...3_600,
+                    unit: "seconds")
+                {
+                    if seconds < configuration.externalAPI.requestHeadTimeoutSeconds {
+                        problem(
+                            "externalApi.requestTimeoutSeconds",
+                            "\(seconds) is less than externalApi.requestHeadTimeoutSeconds "
+                                + "(\(configuration.externalAPI.requestHeadTimeoutSeconds)); a whole request cannot "
+                                + "take less time than its head")
+                    } else {
+                        configuration.externalAPI.requestTimeoutSeconds = seconds
+                    }
+                } else {
+                    configuration.externalAPI.requestTimeoutSeconds = max(
+                        configuration.externalAPI.requestTimeoutSeconds,
+                        configuration.externalAPI.requestHeadTimeoutSeconds)
+                }
             }
             // modelManagement is looked at once here: a value of the wrong type is one problem, reported once.
             let management = object(root.member("modelManagement"), "modelManagement")
@@ -386,6 +413,12 @@ extension OttoConfiguration {
                         configuration.heartbeat.prompt = value
                     }
                 }
+            }
+            if let node = object(root.member("assistant"), "assistant"),
+                let value = integer(
+                    node.member("maxConcurrent"), "assistant.maxConcurrent", in: 1...64, unit: "messages")
+            {
+                configuration.assistant.maxConcurrent = value
             }
             if let node = object(root.member("watchdog"), "watchdog") {
                 systemJob(node, "watchdog", &configuration.watchdog.enabled, &configuration.watchdog.cadenceMinutes)

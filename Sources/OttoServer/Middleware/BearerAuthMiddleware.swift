@@ -15,22 +15,35 @@ struct BearerAuthMiddleware<Context: RequestContext>: RouterMiddleware {
             return try await next(request, context)
         }
         guard let header = request.headers[.authorization] else {
-            throw Self.unauthorized("send the API token as Authorization: Bearer <token>")
+            throw Self.unauthorized("send the API token as Authorization: Bearer <token>", request)
         }
-        let parts = header.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
-        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
-            throw Self.unauthorized("the Authorization header must be Bearer <token>")
+        guard let credentials = Self.bearerCredentials(header) else {
+            throw Self.unauthorized("the Authorization header must be Bearer <token>", request)
         }
-        guard Self.constantTimeEquals(parts[1].utf8, token.value.utf8) else {
+        guard Self.constantTimeEquals(credentials.utf8, token.value.utf8) else {
             throw Self.unauthorized(
-                "the API token was rejected; use the token in <ottoHome>/secrets/internal-api.token"
+                "the API token was rejected; use the token in <ottoHome>/secrets/internal-api.token", request
             )
         }
         return try await next(request, context)
     }
 
-    static func unauthorized(_ message: String) -> APIError {
-        APIError(.unauthorized, message, headers: [.wwwAuthenticate: "Bearer"])
+    /// The token of `Bearer <token>`: the scheme case-insensitive, then one or more spaces (RFC 7235's `1*SP`).
+    static func bearerCredentials(_ header: String) -> Substring? {
+        guard header.utf8.count > 7, header.prefix(6).lowercased() == "bearer" else { return nil }
+        let rest = header.dropFirst(6)
+        guard rest.first == " " else { return nil }
+        let token = rest.drop { $0 == " " }
+        return token.isEmpty ? nil : token
+    }
+
+    /// A refused request that carries a body is answered at once and its connection closed: the body (maybe a
+    /// megabyte sent a byte at a time) is never read.
+    static func unauthorized(_ message: String, _ request: Request) -> APIError {
+        var headers: HTTPFields = [.wwwAuthenticate: "Bearer"]
+        let declared = request.headers[.contentLength].flatMap { Int($0) } ?? 0
+        if declared > 0 || request.headers[.transferEncoding] != nil { headers[.connection] = "close" }
+        return APIError(.unauthorized, message, headers: headers)
     }
 
     /// Compares without an early exit, so timing does not reveal how much of a guess matched: the whole lengths,

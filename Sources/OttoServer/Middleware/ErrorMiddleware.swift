@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import OttoContracts
 import OttoCore
 import Synchronization
@@ -22,6 +23,11 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try APIError(error).response(from: request, context: context)
         } catch let error as HTTPError {
             return try translate(error, request: request).response(from: request, context: context)
+        } catch let error as HTTPParserError {
+            // The body could not be read (a malformed chunk): the client's fault, and the connection is unusable.
+            return try APIError(
+                .invalidRequest, ConnectionGuard.explain(error), headers: [.connection: "close"]
+            ).response(from: request, context: context)
         } catch is NIOTooManyBytesError {
             return try APIError(.payloadTooLarge, "the body is larger than 1 MiB").response(
                 from: request, context: context)
@@ -81,5 +87,31 @@ final class RouteTable: Sendable {
             if matches && !methods.contains(route.method) { methods.append(route.method) }
         }
         return methods
+    }
+}
+
+/// The API's router with `HEAD` answered as `GET` (status and headers, without the body) on every route. The
+/// method is changed before routing, since the router matches the method before any middleware runs.
+public struct APIRouter: HTTPResponderBuilder {
+    let router: Router<BasicRequestContext>
+
+    public func buildResponder() -> HeadAsGet<RouterResponder<BasicRequestContext>> {
+        HeadAsGet(next: router.buildResponder())
+    }
+}
+
+public struct HeadAsGet<Next: HTTPResponder>: HTTPResponder {
+    public typealias Context = Next.Context
+    let next: Next
+
+    public func respond(to request: Request, context: Context) async throws -> Response {
+        guard request.method == .head else { return try await next.respond(to: request, context: context) }
+        var head = request.head
+        head.method = .get
+        var response = try await next.respond(to: Request(head: head, body: request.body), context: context)
+        let length = response.headers[.contentLength]
+        response.body = ResponseBody()
+        if let length { response.headers[.contentLength] = length }
+        return response
     }
 }

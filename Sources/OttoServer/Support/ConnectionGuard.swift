@@ -2,12 +2,13 @@ import HTTPTypes
 import NIOCore
 import NIOHTTP1
 import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
 import OttoContracts
 
 /// Sits behind the HTTP decoder on every connection of the external API:
-/// - closes a connection that has not sent a complete request head within `headTimeout` of opening (a slowloris
-///   sends its head a byte at a time and never finishes; Hummingbird's idle timeout only starts counting once
-///   the first request head arrived or a response was written);
+/// - installs `RequestDeadlines` at the front of the pipeline (a request must arrive whole, head within
+///   `headTimeout`, head and body within `requestTimeout`; a slowloris sends a byte at a time and never finishes)
+///   and `KeepAliveGuard` before the conversion to HTTP types (HTTP/1.0 and `Connection: close`);
 /// - answers a request the HTTP parser rejects (a NUL or CR in a header, a head over 80 KiB, an unknown method)
 ///   with a 400 in the API's error shape, instead of Hummingbird's empty one, and closes the connection.
 final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
@@ -17,34 +18,30 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     private let headTimeout: TimeAmount
-    private var headDeadline: Scheduled<Void>?
+    private let requestTimeout: TimeAmount
     /// A request was read whose response has not ended: a parser error now belongs to Hummingbird's handling.
     private var requestInFlight = false
 
-    init(headTimeout: TimeAmount) {
+    init(headTimeout: TimeAmount, requestTimeout: TimeAmount) {
         self.headTimeout = headTimeout
+        self.requestTimeout = requestTimeout
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
-        if context.channel.isActive { armHeadDeadline(context) }
-    }
-
-    func channelActive(context: ChannelHandlerContext) {
-        armHeadDeadline(context)
-        context.fireChannelActive()
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        headDeadline?.cancel()
-        headDeadline = nil
+        let pipeline = context.pipeline.syncOperations
+        do {
+            try pipeline.addHandler(
+                RequestDeadlines(headTimeout: headTimeout, requestTimeout: requestTimeout), position: .first)
+            let codec = try pipeline.handler(type: HTTP1ToHTTPServerCodec.self)
+            try pipeline.addHandler(KeepAliveGuard(), position: .before(codec))
+        } catch {
+            // Without its deadlines a connection must not be served.
+            context.close(promise: nil)
+        }
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head = unwrapInboundIn(data) {
-            headDeadline?.cancel()
-            headDeadline = nil
-            requestInFlight = true
-        }
+        if case .head = unwrapInboundIn(data) { requestInFlight = true }
         context.fireChannelRead(data)
     }
 
@@ -58,8 +55,6 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
             context.fireErrorCaught(error)
             return
         }
-        headDeadline?.cancel()
-        headDeadline = nil
         let body = ByteBuffer(
             bytes: (try? CompactJSONEncoder().encode(
                 ErrorResponse(error: "invalid_request", message: Self.explain(parserError), details: nil))) ?? [])
@@ -74,22 +69,14 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func armHeadDeadline(_ context: ChannelHandlerContext) {
-        guard headDeadline == nil else { return }
-        headDeadline = context.eventLoop.assumeIsolated().scheduleTask(in: headTimeout) { [weak self] in
-            guard self?.headDeadline != nil else { return }
-            self?.headDeadline = nil
-            context.close(promise: nil)
-        }
-    }
-
     /// What was wrong, without repeating any of the request (a header could hold a token).
     static func explain(_ error: HTTPParserError) -> String {
         let what: String
         switch error {
         case .headerOverflow: what = "the request head is larger than 80 KiB"
         case .invalidMethod: what = "the method is not an HTTP method"
-        case .invalidHeaderToken, .invalidConstant, .invalidChunkSize, .lfExpected:
+        case .invalidChunkSize: what = "a chunk of the body is malformed"
+        case .invalidHeaderToken, .invalidConstant, .lfExpected:
             what = "a header holds a character that is not allowed (a NUL, CR or other control character)"
         case .invalidURL: what = "the request target is not a valid URL"
         case .invalidVersion: what = "the HTTP version is not valid"
