@@ -222,6 +222,7 @@ public enum APIErrorCode: String, Codable, Sendable, CaseIterable {
     case preconditionFailed = "precondition_failed"
     case payloadTooLarge = "payload_too_large"
     case unsupportedMediaType = "unsupported_media_type"
+    case tooManyRequests = "too_many_requests"
     case upstreamUnavailable = "upstream_unavailable"
     case serviceUnavailable = "service_unavailable"
     case storageUnavailable = "storage_unavailable"
@@ -238,6 +239,7 @@ public enum APIErrorCode: String, Codable, Sendable, CaseIterable {
         case .preconditionFailed: 412
         case .payloadTooLarge: 413
         case .unsupportedMediaType: 415
+        case .tooManyRequests: 429
         case .upstreamUnavailable: 502
         case .serviceUnavailable, .storageUnavailable: 503
         case .internalError: 500

@@ -48,7 +48,7 @@ public struct ExternalAPIServices: Sendable {
 /// The router: the error middleware outermost, then bearer auth (also in front of unknown routes), then the
 /// controllers.
 public func buildRouter(_ services: ExternalAPIServices, logger: Logger) -> APIRouter {
-    let router = Router()
+    let router = Router(context: OttoRequestContext.self)
     let table = RouteTable()
     // Middlewares apply to the routes added after them, and to requests that match no route.
     router.add(middleware: ErrorMiddleware(routes: table, logger: logger))

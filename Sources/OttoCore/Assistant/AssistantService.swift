@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import OttoContracts
+import Synchronization
 
 /// The interactive assistant: a message to the `interactiveAssistant` flow's model, in a new OpenCode session or a
 /// given one. The message text is never logged.
@@ -9,17 +10,34 @@ public struct AssistantService: Sendable {
     let openCode: any OpenCodePrompting
     let sender: PromptSender
     let logger: Logger
+    /// Messages in flight, at most `maxConcurrent`.
+    private let inFlight: Slots
 
     public init(
-        resolver: ModelResolver, openCode: any OpenCodePrompting, timeout: Duration, retries: Int, logger: Logger
+        resolver: ModelResolver, openCode: any OpenCodePrompting, timeout: Duration, retries: Int,
+        maxConcurrent: Int = 8, logger: Logger
     ) {
         self.resolver = resolver
         self.openCode = openCode
         self.sender = PromptSender(openCode: openCode, retries: retries, timeout: timeout, logger: logger)
         self.logger = logger
+        self.inFlight = Slots(maxConcurrent)
     }
 
+    /// Answers one message. Cancelling the calling task (the API client went away) stops the prompt and aborts
+    /// its OpenCode session. Beyond `maxConcurrent` messages in flight a new one is refused as `busy`.
     public func send(_ request: AssistantMessageRequest) async throws -> AssistantMessageResponse {
+        guard inFlight.take() else {
+            throw DomainError.busy(
+                "\(inFlight.capacity) assistant messages are in flight, the most assistant.maxConcurrent allows; "
+                    + "try again shortly",
+                retryAfterSeconds: 5)
+        }
+        defer { inFlight.give() }
+        return try await answer(request)
+    }
+
+    private func answer(_ request: AssistantMessageRequest) async throws -> AssistantMessageResponse {
         var issues: [FieldIssue] = []
         if request.message.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             issues.append(FieldIssue(path: "message", message: "must not be empty"))
@@ -62,6 +80,11 @@ public struct AssistantService: Sendable {
             return AssistantMessageResponse(
                 sessionId: exchange.sessionId ?? "", reply: reply,
                 model: .init(ref: model.ref, source: model.source))
+        case .failure(.cancelled):
+            logger.notice(
+                "assistant message abandoned by its client; the prompt was stopped",
+                metadata: ["session": "\(exchange.sessionId ?? "")"])
+            throw CancellationError()
         case .failure(.openCode(let error)) where error.cause == .httpStatus(404):
             throw DomainError.notFound("OpenCode has no session \"\(exchange.sessionId ?? "")\"")
         case .failure(let failure):
@@ -82,4 +105,22 @@ public struct AssistantService: Sendable {
         }
         return nil
     }
+}
+
+/// A counter of slots taken, never above its capacity.
+final class Slots: Sendable {
+    let capacity: Int
+    private let taken = Mutex(0)
+
+    init(_ capacity: Int) { self.capacity = max(1, capacity) }
+
+    func take() -> Bool {
+        taken.withLock { count in
+            guard count < capacity else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func give() { taken.withLock { $0 = max(0, $0 - 1) } }
 }

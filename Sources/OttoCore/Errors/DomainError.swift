@@ -14,6 +14,8 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
     case preconditionFailed(String)
     /// OpenCode failed.
     case upstreamUnavailable(String)
+    /// Too much of this work is in flight; try again after `retryAfterSeconds`.
+    case busy(String, retryAfterSeconds: Int)
     /// Otto's own storage (the config file, the state database) could not be written; nothing changed.
     case storageUnavailable(String)
 
@@ -21,7 +23,7 @@ public enum DomainError: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .invalid(let message, _), .notFound(let message), .forbiddenMutation(let message),
             .conflict(let message), .preconditionFailed(let message), .upstreamUnavailable(let message),
-            .storageUnavailable(let message):
+            .storageUnavailable(let message), .busy(let message, _):
             message
         }
     }

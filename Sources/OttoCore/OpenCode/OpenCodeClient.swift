@@ -4,6 +4,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import OttoContracts
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -46,6 +47,24 @@ public struct OpenCodeClient: OpenCodeCatalogSource {
         configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 80
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
+
+    /// The assistant's own connections: one per message in flight and one for its abort.
+    static func assistantHTTPClient(maxConcurrent: Int) -> HTTPClient {
+        let key = max(1, maxConcurrent)
+        return assistantClients.withLock { clients in
+            if let existing = clients[key] { return existing }
+            var configuration = HTTPClient.Configuration()
+            configuration.connectionPool.retryConnectionEstablishment = false
+            configuration.redirectConfiguration = .disallow
+            configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 2 * key + 2
+            let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+            clients[key] = client
+            return client
+        }
+    }
+
+    /// Alive as long as the process, like the shared client; one per configured size (tests start several Ottos).
+    private static let assistantClients = Mutex<[Int: HTTPClient]>([:])
 
     public init(baseURL: String, timeout: Duration = .seconds(10), httpClient: HTTPClient = Self.sharedHTTPClient) {
         self.baseURL = baseURL
@@ -120,8 +139,10 @@ public struct OpenCodeClient: OpenCodeCatalogSource {
     static func cause(of error: any Error, timeoutSeconds: Int) -> OpenCodeError.Cause {
         if let error = error as? HTTPClientError {
             switch error {
-            case .deadlineExceeded, .readTimeout, .connectTimeout, .getConnectionFromPoolTimeout:
+            case .deadlineExceeded, .readTimeout, .connectTimeout:
                 return .timedOut(seconds: timeoutSeconds)
+            case .getConnectionFromPoolTimeout:
+                return .unreachable("no free connection to OpenCode: every one of Otto's connections is in use")
             case .remoteConnectionClosed:
                 return .connectionLost("the connection was closed before a response arrived")
             case .invalidURL, .emptyHost, .emptyScheme:

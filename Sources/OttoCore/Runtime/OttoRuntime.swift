@@ -148,10 +148,15 @@ public struct OttoRuntime: Sendable {
         } catch {
             throw StartupError("cannot prepare the scheduler in \(paths.stateDatabase): \(error)")
         }
+        // The assistant has connections of its own: however many of its prompts hang, the scheduler, catalog
+        // refreshes and aborts keep theirs.
         let assistant = AssistantService(
-            resolver: resolver, openCode: openCodePrompts,
+            resolver: resolver,
+            openCode: OpenCodeClient(
+                baseURL: configuration.openCode.baseURL,
+                httpClient: OpenCodeClient.assistantHTTPClient(maxConcurrent: configuration.assistant.maxConcurrent)),
             timeout: .seconds(configuration.scheduler.runTimeoutSeconds), retries: configuration.scheduler.retries,
-            logger: logger)
+            maxConcurrent: configuration.assistant.maxConcurrent, logger: logger)
         return OttoRuntime(
             configurationPath: loaded.path,
             configuration: configuration,

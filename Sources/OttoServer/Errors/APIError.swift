@@ -39,6 +39,8 @@ public struct APIError: HTTPResponseError, Sendable {
         case .preconditionFailed(let message): self.init(.preconditionFailed, message)
         case .upstreamUnavailable(let message): self.init(.upstreamUnavailable, message)
         case .storageUnavailable(let message): self.init(.storageUnavailable, message)
+        case .busy(let message, let seconds):
+            self.init(.tooManyRequests, message, headers: [.retryAfter: String(seconds)])
         }
     }
 

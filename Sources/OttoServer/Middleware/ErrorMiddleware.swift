@@ -28,6 +28,10 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
             return try APIError(
                 .invalidRequest, ConnectionGuard.explain(error), headers: [.connection: "close"]
             ).response(from: request, context: context)
+        } catch is CancellationError {
+            // The client went away (or Otto is stopping); nobody reads this answer.
+            return try APIError(.serviceUnavailable, "the request was cancelled").response(
+                from: request, context: context)
         } catch is NIOTooManyBytesError {
             return try APIError(.payloadTooLarge, "the body is larger than 1 MiB").response(
                 from: request, context: context)
@@ -93,9 +97,9 @@ final class RouteTable: Sendable {
 /// The API's router with `HEAD` answered as `GET` (status and headers, without the body) on every route. The
 /// method is changed before routing, since the router matches the method before any middleware runs.
 public struct APIRouter: HTTPResponderBuilder {
-    let router: Router<BasicRequestContext>
+    let router: Router<OttoRequestContext>
 
-    public func buildResponder() -> HeadAsGet<RouterResponder<BasicRequestContext>> {
+    public func buildResponder() -> HeadAsGet<RouterResponder<OttoRequestContext>> {
         HeadAsGet(next: router.buildResponder())
     }
 }

@@ -34,6 +34,7 @@ final class ConnectionGuard: ChannelDuplexHandler, RemovableChannelHandler {
                 RequestDeadlines(headTimeout: headTimeout, requestTimeout: requestTimeout), position: .first)
             let codec = try pipeline.handler(type: HTTP1ToHTTPServerCodec.self)
             try pipeline.addHandler(KeepAliveGuard(), position: .before(codec))
+            try pipeline.addHandler(ClientPresence(), position: .first)
         } catch {
             // Without its deadlines a connection must not be served.
             context.close(promise: nil)
