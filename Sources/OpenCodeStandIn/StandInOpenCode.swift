@@ -217,7 +217,8 @@ public final class StandInOpenCode: Sendable {
     /// concurrency for real:
     /// - `[[sleep:MS]]` answers after MS milliseconds (sooner if the session is aborted);
     /// - `[[hang]]` answers only when the session is aborted (as OpenCode does, with `MessageAbortedError`);
-    /// - `[[fail:STATUS:N]]` answers HTTP STATUS to the first N prompts of the session.
+    /// - `[[fail:STATUS:N]]` answers HTTP STATUS to the first N prompts of the session;
+    /// - `[[size:BYTES]]` makes the answer's first text part BYTES long (up to 64 MiB).
     /// The answer names the provider and model it was asked for.
     private func answer(session id: String, body: Data) async throws -> Response {
         if let failure = try await failureResponse() { return failure }
@@ -269,7 +270,11 @@ public final class StandInOpenCode: Sendable {
                 try await Task.sleep(for: min(.milliseconds(10), deadline - ContinuousClock.now))
             }
         }
-        let reply = "stand-in reply from \(model.providerID)/\(model.modelID)"
+        var reply = "stand-in reply from \(model.providerID)/\(model.modelID)"
+        if let size = Self.sizeMarker(text), size > reply.utf8.count {
+            // A long answer, as a model writing a report gives: the reply padded to `size` bytes.
+            reply += " " + String(repeating: "x", count: size - reply.utf8.count - 1)
+        }
         return Self.json(
             status: .ok,
             Self.encodeMessage(
@@ -299,6 +304,13 @@ public final class StandInOpenCode: Sendable {
             return nil
         }
         return Int(text[range.upperBound..<end.lowerBound])
+    }
+
+    static func sizeMarker(_ text: String) -> Int? {
+        guard let range = text.range(of: "[[size:"), let end = text[range.upperBound...].range(of: "]]"),
+            let size = Int(text[range.upperBound..<end.lowerBound]), (0...64 * 1024 * 1024).contains(size)
+        else { return nil }
+        return size
     }
 
     static func failMarker(_ text: String) -> (status: Int, count: Int)? {

@@ -236,10 +236,7 @@ public final class Scheduler: Service, Sendable {
                 metadata: ["job": "\(claimed.job.id)", "run": "\(claimed.run.id)"])
             return
         }
-        let stopping = shouldStop
-        let finished = await uncancelled { [self] in
-            try await self.finish(claimed, performed, stopping: stopping)
-        }
+        let finished = await recordEnd(claimed, performed)
         switch finished {
         case .success(true):
             logger.info(
@@ -259,6 +256,40 @@ public final class Scheduler: Service, Sendable {
             logger.error(
                 "could not record the end of a run; it will be taken back when its lease expires",
                 metadata: ["job": "\(claimed.job.id)", "run": "\(claimed.run.id)", "error": "\(error)"])
+        }
+    }
+
+    /// Records the run's end. When the write fails (a full disk), it is tried again every second for as long as
+    /// the run's lease can still be renewed, so the run keeps its real outcome instead of being taken back later
+    /// as interrupted; a lost lease, or Otto stopping, ends the tries.
+    private func recordEnd(_ claimed: ClaimedRun, _ performed: Performed) async -> Result<Bool, any Error> {
+        var tries = 0
+        // The lease is at least this long from the last renewal the run's keeper made.
+        var leaseHeldUntil = now() + Int64(settings.leaseSeconds) * 1000 / 3 * 2
+        while true {
+            let stopping = shouldStop
+            let finished = await uncancelled { [self] in
+                try await self.finish(claimed, performed, stopping: stopping)
+            }
+            tries += 1
+            guard case .failure(let error) = finished, !(stopping && tries >= 3) else { return finished }
+            if tries == 1 {
+                logger.warning(
+                    "could not record the end of a run; trying again while its lease holds",
+                    metadata: ["job": "\(claimed.job.id)", "run": "\(claimed.run.id)", "error": "\(error)"])
+            }
+            _ = await uncancelled { try await Task.sleep(for: .seconds(1)) }
+            let until = now() + Int64(settings.leaseSeconds) * 1000
+            let renewed = await uncancelled { [database] in
+                try await database.renewLease(jobId: claimed.job.id, lockToken: claimed.lockToken, until: until)
+            }
+            // A failed renewal (the same full disk) is not a lost lease yet; a lease taken back, or one that ran
+            // out while renewals kept failing, is.
+            switch renewed {
+            case .success(true): leaseHeldUntil = until
+            case .success(false): return .success(false)
+            case .failure: if now() > leaseHeldUntil { return finished }
+            }
         }
     }
 

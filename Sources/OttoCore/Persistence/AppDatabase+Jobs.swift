@@ -107,28 +107,52 @@ extension AppDatabase {
         at now: Int64,
         _ change: @escaping @Sendable (Job) throws -> Job
     ) async throws -> (before: Job, after: Job) {
-        try await batcher.write { db in
-            guard let before = try db.fetchRecord(Job.self, equals: id) else { throw JobStoreError.notFound(id) }
-            var after = try change(before)
-            after.updatedAt = now
-            try db.updateRecord(after)
-            try db.insertRecord(
-                TaskAuditEntry(
-                    taskId: id, action: audit.action, lane: audit.lane, actor: audit.actor,
-                    before: try Self.snapshot(before), after: try Self.snapshot(after), metadata: nil, createdAt: now))
-            return (before, after)
+        try await storing {
+            try await batcher.write { db in
+                guard let before = try db.fetchRecord(Job.self, equals: id) else { throw JobStoreError.notFound(id) }
+                var after = try change(before)
+                after.updatedAt = now
+                try db.updateRecord(after)
+                try db.insertRecord(
+                    TaskAuditEntry(
+                        taskId: id, action: audit.action, lane: audit.lane, actor: audit.actor,
+                        before: try Self.snapshot(before), after: try Self.snapshot(after), metadata: nil,
+                        createdAt: now))
+                return (before, after)
+            }
+        }
+    }
+
+    /// Runs a write for the API; a database that cannot be written (a full disk, a read-only file system) is
+    /// `storageUnavailable` naming the file, not an internal error. The transaction rolled back: nothing changed.
+    func storing<T>(_ write: () async throws -> T) async throws -> T {
+        do {
+            return try await write()
+        } catch let error as DatabaseError {
+            let reason: String
+            switch error.resultCode {
+            case .SQLITE_FULL: reason = "the disk is full"
+            case .SQLITE_IOERR: reason = "an I/O error"
+            case .SQLITE_READONLY: reason = "it is read-only"
+            case .SQLITE_CANTOPEN: reason = "it cannot be opened"
+            default: throw error
+            }
+            throw DomainError.storageUnavailable(
+                "the state database \(writer.path) could not be written (\(reason)); nothing was changed")
         }
     }
 
     /// Inserts a job and its `create` audit entry in one transaction.
     func createJob(_ job: Job, lane: String, actor: String?) async throws {
         do {
-            try await batcher.write { db in
-                try db.insertRecord(job)
-                try db.insertRecord(
-                    TaskAuditEntry(
-                        taskId: job.id, action: .create, lane: lane, actor: actor,
-                        before: nil, after: try Self.snapshot(job), metadata: nil, createdAt: job.createdAt))
+            try await storing {
+                try await batcher.write { db in
+                    try db.insertRecord(job)
+                    try db.insertRecord(
+                        TaskAuditEntry(
+                            taskId: job.id, action: .create, lane: lane, actor: actor,
+                            before: nil, after: try Self.snapshot(job), metadata: nil, createdAt: job.createdAt))
+                }
             }
         } catch let error as DatabaseError where error.extendedResultCode == .SQLITE_CONSTRAINT_PRIMARYKEY {
             throw JobStoreError.duplicateId(job.id)

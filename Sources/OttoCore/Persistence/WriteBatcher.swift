@@ -77,8 +77,15 @@ final class WriteBatcher: Sendable {
                     return .commit
                 }
             } catch {
-                // The commit itself failed: nothing of this batch is stored.
-                outcomes = batch.map { _ in .failure(error) }
+                // The commit itself failed: nothing of this batch is stored. SQLite ends the transaction itself
+                // on a full disk or an I/O error and the commit then only says "aborted": every item is told the
+                // cause an item met, if one did.
+                let cause =
+                    outcomes.lazy.compactMap { outcome -> (any Error)? in
+                        if case .failure(let failure) = outcome { return failure }
+                        return nil
+                    }.first ?? error
+                outcomes = batch.map { _ in .failure(cause) }
             }
             for (item, outcome) in zip(batch, outcomes) {
                 switch outcome {

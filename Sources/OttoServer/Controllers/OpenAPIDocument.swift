@@ -115,6 +115,7 @@ enum OpenAPIDocument {
                   "400": {"$ref": "#/components/responses/Error"}, "401": {"$ref": "#/components/responses/Error"},
                   "404": {"description": "OpenCode has no session with the given sessionId.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                   "413": {"$ref": "#/components/responses/Error"}, "415": {"$ref": "#/components/responses/Error"},
+                  "429": {"description": "assistant.maxConcurrent messages are in flight (too_many_requests); try again after Retry-After seconds.", "headers": {"Retry-After": {"schema": {"type": "integer"}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
                   "502": {"description": "OpenCode failed or did not answer in time (upstream_unavailable), with the cause.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}}}
             },
             "/external/audit": {
@@ -144,7 +145,7 @@ enum OpenAPIDocument {
               "NullableModelRef": {"type": ["string", "null"], "pattern": "^[^/\\s]+/.+$"},
               "Error": {"type": "object", "additionalProperties": false, "required": ["error", "message"],
                 "properties": {
-                  "error": {"type": "string", "enum": ["invalid_request", "unauthorized", "forbidden_mutation", "not_found", "method_not_allowed", "state_conflict", "precondition_failed", "payload_too_large", "unsupported_media_type", "upstream_unavailable", "service_unavailable", "storage_unavailable", "internal_error"]},
+                  "error": {"type": "string", "enum": ["invalid_request", "unauthorized", "forbidden_mutation", "not_found", "method_not_allowed", "state_conflict", "precondition_failed", "payload_too_large", "unsupported_media_type", "too_many_requests", "upstream_unavailable", "service_unavailable", "storage_unavailable", "internal_error"]},
                   "message": {"type": "string"},
                   "details": {"type": "array", "items": {"type": "object", "additionalProperties": false, "required": ["path", "message"],
                     "properties": {"path": {"type": "string"}, "message": {"type": "string"}}}}}},
