@@ -51,8 +51,8 @@ struct OttoBench {
             cursor = nil
             repeat {
                 let page = try await database.jobsPage(type: nil, after: cursor, limit: 1_000)
-                count += page.count
-                cursor = page.count == 1_000 ? page.last.map(JobCursor.init(after:)) : nil
+                count += page.jobs.count
+                cursor = page.more ? page.jobs.last.map(JobCursor.init(after:)) : nil
             } while cursor != nil
         }
         var bytes = 0

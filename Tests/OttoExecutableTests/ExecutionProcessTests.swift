@@ -357,7 +357,7 @@ func curl(url: String, token: String, _ path: String, method: String, body: Stri
             var backup: String?
             for _ in 0..<200 where backup == nil {
                 backup = try FileManager.default.contentsOfDirectory(atPath: data).first {
-                    $0.contains(".before-swift-") && !$0.hasSuffix(".partial")
+                    $0.contains(".before-swift-") && !$0.contains(".partial")
                 }
                 try await Task.sleep(for: .milliseconds(25))
             }

@@ -131,3 +131,82 @@ import Testing
         }
     }
 }
+
+/// Memory per request is bounded: stored answers are capped, and pages of runs and jobs end by bytes as well as
+/// by count, so 200 large rows never sit in memory for one request.
+@Suite struct ResponseSizeTests {
+    @Test func aRunsStoredAnswerIsCappedWithAMarkerSayingHowLongItWas() async throws {
+        let config =
+            #"{"heartbeat": {"enabled": false}, "watchdog": {"enabled": false}, "scheduler": {"tickSeconds": 1}}"#
+        try await APIHarness.run(config: config, runningServices: true) { api in
+            try await api.createJob(
+                #"{"id": "long", "type": "report", "scheduleType": "oneshot", "runAt": 0, "payload": {"prompt": "[[size:3000000]] report"}}"#
+            )
+            var run: JobRun?
+            for _ in 0..<300 {
+                run = try await api.call(.get, "/external/jobs/long/runs").decode(JobRunsResponse.self).runs.first
+                if run?.finishedAt != nil { break }
+                try await Task.sleep(for: .milliseconds(50))
+            }
+            #expect(run?.status == .success)
+            guard case .string(let text)? = run?.result?.value?["text"] else {
+                Issue.record("no text in \(String(describing: run?.result))")
+                return
+            }
+            #expect(text.utf8.count <= 1024 * 1024)
+            #expect(text.utf8.count > 1024 * 1024 - 200)
+            // The stand-in's answer: the 3,000,000-byte part and a short second one.
+            guard case .number(let full)? = run?.result?.value?["fullTextBytes"] else {
+                Issue.record("no fullTextBytes")
+                return
+            }
+            #expect(full > 3_000_000 && full < 3_000_200)
+            #expect(text.hasSuffix("[… cut at 1 MiB: the full answer was \(Int(full)) bytes]"))
+        }
+    }
+
+    @Test func aPageOfRunsEndsByBytesAndTheRestFollowAtTheNextOffset() async throws {
+        try await APIHarness.run { api in
+            try await api.createJob(JobsRoutesTests.recurring)
+            let megabyte = String(repeating: "r", count: 1024 * 1024)
+            for index in 0..<12 {
+                try await api.runtime.database.insertRun(
+                    JobRun(
+                        id: "run-\(index)", jobId: "inbox", scheduledFor: Int64(index), startedAt: Int64(index),
+                        finishedAt: Int64(index) + 1, status: .success,
+                        result: JSONText(.object(["text": .string(megabyte)])), createdAt: Int64(index)))
+            }
+            var seen: [String] = []
+            while seen.count < 12 {
+                let reply = try await api.call(.get, "/external/jobs/inbox/runs?limit=200&offset=\(seen.count)")
+                let page = try reply.decode(JobRunsResponse.self)
+                #expect(page.total == 12)
+                #expect(page.offset == seen.count)
+                // 4 MiB of texts: three runs of 1 MiB and their JSON (and the last page the rest).
+                #expect(page.runs.count == min(3, 12 - seen.count))
+                // Streamed run by run, the body is exactly what the contract type encodes to.
+                #expect(reply.text == String(decoding: try CompactJSONEncoder().encode(page), as: UTF8.self))
+                guard !page.runs.isEmpty else { break }
+                seen += page.runs.map(\.id)
+            }
+            #expect(Set(seen).count == 12)
+        }
+    }
+
+    @Test func aPageOfJobsEndsByBytesAndTheListingIsStillWhole() async throws {
+        try await APIHarness.run { api in
+            let prompt = String(repeating: "j", count: 1_000_000)
+            for index in 0..<10 {
+                try await api.createJob(
+                    #"{"id": "big-\#(index)", "type": "report", "scheduleType": "recurring", "cadenceMinutes": 5, "payload": {"prompt": "\#(prompt)"}}"#
+                )
+            }
+            let page = try await api.runtime.database.jobsPage(type: nil, after: nil, limit: 1_000)
+            #expect(page.jobs.count == 4 && page.more, "\(page.jobs.count)")
+            let all = try await api.call(.get, "/external/jobs").decode(JobListResponse.self)
+            #expect(all.jobs.map(\.id) == (0..<10).map { "big-\($0)" })
+            let limited = try await api.call(.get, "/external/jobs?limit=6").decode(JobListResponse.self)
+            #expect(limited.jobs.count == 6 && limited.nextCursor != nil)
+        }
+    }
+}

@@ -61,25 +61,23 @@ public struct JobsService: Sendable {
     ) async throws -> JobCursor? {
         let resolver = self.resolver.pinned()
         var remaining = limit ?? Int.max
-        // One row more than asked for tells whether another page follows, without a second query.
-        var page = try await database.jobsPage(
-            type: type, after: cursor, limit: min(remaining, Self.maxPageSize) + 1)
+        var after = cursor
+        var page = try await database.jobsPage(type: type, after: after, limit: min(remaining, Self.maxPageSize))
         while true {
-            let pageSize = min(remaining, Self.maxPageSize)
-            let more = page.count > pageSize
-            if more { page.removeLast() }
-            remaining -= page.count
-            let next = page.last.map(JobCursor.init(after:)) ?? cursor
-            let fetchMore = more && remaining > 0
-            let nextLimit = min(remaining, Self.maxPageSize) + 1
+            remaining -= page.jobs.count
+            let next = page.jobs.last.map(JobCursor.init(after:)) ?? after
+            let fetchMore = page.more && remaining > 0
+            let nextLimit = min(remaining, Self.maxPageSize)
             // The next page is read while this one is handed over (and written out by the caller).
-            async let following = fetchMore ? database.jobsPage(type: type, after: next, limit: nextLimit) : []
-            try await body(page.map { JobBody(job: $0, effectiveModel: resolver.effectiveModel(for: $0)) })
+            async let following =
+                fetchMore ? database.jobsPage(type: type, after: next, limit: nextLimit) : ([], false)
+            try await body(page.jobs.map { JobBody(job: $0, effectiveModel: resolver.effectiveModel(for: $0)) })
             guard fetchMore else {
                 _ = try await following
-                return more ? next : nil
+                return page.more ? next : nil
             }
             page = try await following
+            after = next
         }
     }
 

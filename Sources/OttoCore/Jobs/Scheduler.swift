@@ -409,6 +409,20 @@ public final class Scheduler: Service, Sendable {
         }
     }
 
+    /// The most of an answer a run stores: a report-sized answer whole, a runaway one cut (with a marker).
+    static let maxResultTextBytes = 1024 * 1024
+
+    /// `text`, or its first MiB (cut on a character boundary) and a line saying how long the whole answer was.
+    static func cappedResultText(_ text: String) -> String {
+        let count = text.utf8.count
+        guard count > maxResultTextBytes else { return text }
+        let marker = "\n[… cut at 1 MiB: the full answer was \(count) bytes]"
+        var end = text.utf8.index(text.utf8.startIndex, offsetBy: maxResultTextBytes - marker.utf8.count)
+        // Back to the start of a UTF-8 sequence (a continuation byte is 10xxxxxx).
+        while end > text.startIndex && text.utf8[end] & 0xC0 == 0x80 { end = text.utf8.index(before: end) }
+        return String(text[..<end]) + marker
+    }
+
     /// `payload.prompt`, if it is a non-empty string.
     static func prompt(of job: Job) -> String? {
         guard case .string(let text)? = job.payload?["prompt"],
@@ -432,7 +446,11 @@ public final class Scheduler: Service, Sendable {
         switch exchange.answer {
         case .success(let text):
             run.status = .success
-            run.result = JSONText(.object(extra.merging(["text": .string(text)]) { $1 }))
+            var result = extra
+            let kept = Self.cappedResultText(text)
+            result["text"] = .string(kept)
+            if kept.utf8.count != text.utf8.count { result["fullTextBytes"] = .number(Double(text.utf8.count)) }
+            run.result = JSONText(.object(result))
         case .failure(let failure):
             run = failed(run, code: failure.code, failure.message)
         }

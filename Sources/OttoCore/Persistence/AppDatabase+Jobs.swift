@@ -14,17 +14,26 @@ extension AppDatabase {
         try await writer.read { db in try db.fetchRecord(Job.self, equals: id) }
     }
 
+    /// The most payload text one page of jobs holds; a page ends early rather than exceed it.
+    public static let maxJobsPageBytes = 4 * 1024 * 1024
+
     /// One page of jobs in creation order, starting after `cursor` (the last job of the previous page), so a
-    /// listing of many jobs never holds them all in memory at once.
-    public func jobsPage(type: String?, after cursor: JobCursor?, limit: Int) async throws -> [Job] {
+    /// listing of many jobs never holds them all in memory at once: at most `limit` jobs, fewer once their payloads
+    /// pass `maxJobsPageBytes` (always at least one). `more` tells whether jobs follow.
+    public func jobsPage(type: String?, after cursor: JobCursor?, limit: Int) async throws -> (jobs: [Job], more: Bool)
+    {
         try await writer.read { db in
-            var request = Job.order(Job.Columns.createdAt, Job.Columns.id).limit(limit)
+            // One row more than asked for tells whether another page follows, without a second query.
+            var request = Job.order(Job.Columns.createdAt, Job.Columns.id).limit(limit + 1)
             if let type { request = request.filter(Job.Columns.type == type) }
             if let cursor {
                 // A row-value comparison, which SQLite answers from the jobs_by_creation index.
                 request = request.filter(sql: "(created_at, id) > (?, ?)", arguments: [cursor.createdAt, cursor.id])
             }
-            return try db.fetchRecords(Job.self, request)
+            let page = try db.fetchRecords(
+                request, limit: limit, budget: Self.maxJobsPageBytes, size: { $0.payload?.text.utf8.count ?? 0 },
+                decode: Job.reading)
+            return (page.records, page.more)
         }
     }
 
@@ -39,13 +48,22 @@ extension AppDatabase {
         }
     }
 
-    /// A page of a job's runs, newest first, and how many runs the job has in all.
+    /// The most result and error text one page of runs holds; a page ends early rather than exceed it.
+    public static let maxRunsPageBytes = 4 * 1024 * 1024
+
+    /// A page of a job's runs, newest first, and how many runs the job has in all. The page ends after `limit`
+    /// runs, or earlier once their stored texts pass `maxRunsPageBytes` (always at least one run): 200 runs of a
+    /// megabyte each never sit in memory at once. The next page starts at `offset + runs.count`.
     public func runs(jobId: String, limit: Int, offset: Int) async throws -> (total: Int, runs: [JobRun]) {
         try await writer.read { db in
             let all = JobRun.filter(JobRun.Columns.jobId == jobId)
             let total = try all.fetchCount(db)
             let page = all.order(JobRun.Columns.createdAt.desc, JobRun.Columns.id.desc).limit(limit, offset: offset)
-            return (total, try db.fetchRecords(JobRun.self, page))
+            let runs = try db.fetchRecords(
+                page, limit: limit, budget: Self.maxRunsPageBytes,
+                size: { ($0.result?.text.utf8.count ?? 0) + ($0.errorMessage?.utf8.count ?? 0) },
+                decode: { row, layout in try JobRun(from: RowFieldsDecoder(row: row, layout: layout)) })
+            return (total, runs.records)
         }
     }
 

@@ -173,13 +173,14 @@ enum LegacyAdoption {
         let directory = (path as NSString).deletingLastPathComponent
         let prefix = (path as NSString).lastPathComponent + ".before-swift-"
         let existing = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
-            .filter { $0.hasPrefix(prefix) && !$0.hasSuffix(".partial") }.sorted()
+            .filter { $0.hasPrefix(prefix) && !$0.contains(".partial") }.sorted()
         for name in existing.reversed() {
             let candidate = directory + "/" + name
             if (try? rowCounts(candidate)) == counts { return candidate }
         }
         for name in ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
-        where name.hasPrefix(prefix) && name.hasSuffix(".partial") {
+        where name.hasPrefix(prefix) && name.contains(".partial") {
+            // A killed VACUUM INTO leaves its file and its journal (".partial-journal").
             try? FileManager.default.removeItem(atPath: directory + "/" + name)
         }
         let backup = backupPath(for: path, at: now)

@@ -50,6 +50,30 @@ extension Database {
     }
 }
 
+extension Database {
+    /// Up to `limit` records of `request`, read one row at a time, ending early once the `size` of those read
+    /// passes `budget` (always at least one): a page of large rows never sits in memory whole. `more` tells
+    /// whether rows were left (`request` may ask for one more than `limit` to tell).
+    func fetchRecords<Record>(
+        _ request: some FetchRequest, limit: Int, budget: Int, size: (Record) -> Int,
+        decode: (Row, ColumnLayout) throws -> Record
+    ) throws -> (records: [Record], more: Bool) {
+        let statement = try request.makePreparedRequest(self, forSingleResult: false).statement
+        let layout = ColumnLayout(columnNames: statement.columnNames)
+        let rows = try Row.fetchCursor(statement)
+        var records: [Record] = []
+        var bytes = 0
+        while let row = try rows.next() {
+            guard records.count < limit else { return (records, true) }
+            let record = try decode(row, layout)
+            bytes += size(record)
+            if bytes > budget && !records.isEmpty { return (records, true) }
+            records.append(record)
+        }
+        return (records, false)
+    }
+}
+
 extension FetchableRecord where Self: Decodable {
     /// One record from one row (a single fetch; listings use `fetchRecords`, which lays the columns out once).
     init(fieldsOf row: Row) throws {

@@ -161,7 +161,10 @@ struct Output: Sendable {
     }
 
     static func age(of date: Date, now: Date) -> String {
-        let seconds = Int(now.timeIntervalSince(date))
+        // A time from the server is any number: out of any sensible range it is shown as such, never converted.
+        let interval = now.timeIntervalSince(date)
+        guard interval.isFinite, interval.magnitude < 1e15 else { return "at an unreadable time" }
+        let seconds = Int(interval)
         if seconds < 0 { return "in " + span(-seconds) }
         if seconds < 60 { return "just now" }
         return span(seconds) + " ago"

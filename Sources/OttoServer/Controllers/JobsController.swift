@@ -33,23 +33,19 @@ struct JobsController<Context: RequestContext>: Sendable {
         let cursor = try request.uri.queryParameters["cursor"].map { try JobListCursor.decode(String($0)) }
         let jobs = self.jobs
         let body = ResponseBody { writer in
-            let encoder = CompactJSONEncoder()
-            var bytes = Array("{\"jobs\":[".utf8)
+            var json = StreamedJSON("{\"jobs\":[")
             var first = true
             let next = try await jobs.list(type: type, after: cursor, limit: limit) { page in
                 for job in page {
-                    if !first { bytes.append(UInt8(ascii: ",")) }
+                    if !first { json.raw(",") }
                     first = false
-                    try encoder.encode(job, appendingTo: &bytes)
+                    try await json.value(job, to: &writer)
                 }
-                try await writer.write(ByteBuffer(bytes: bytes))
-                bytes.removeAll(keepingCapacity: true)
+                try await json.flush(to: &writer)
             }
-            bytes.append(contentsOf: "],\"nextCursor\":".utf8)
-            try encoder.encode(next.map(JobListCursor.encode), appendingTo: &bytes)
-            bytes.append(UInt8(ascii: "}"))
-            try await writer.write(ByteBuffer(bytes: bytes))
-            try await writer.finish(nil)
+            json.raw("],\"nextCursor\":")
+            try await json.value(next.map(JobListCursor.encode), to: &writer)
+            try await json.finish("}", to: &writer)
         }
         return Response(status: .ok, headers: [.contentType: JSONResponse.contentType], body: body)
     }
@@ -163,9 +159,19 @@ struct JobsController<Context: RequestContext>: Sendable {
         let limit = try RequestReading.integer(request, "limit", in: 1...200, default: 20)
         let offset = try RequestReading.integer(request, "offset", in: 0...Int.max, default: 0)
         let page = try await jobs.runs(id: id, limit: limit, offset: offset)
-        return try JSONResponse.make(
-            JobRunsResponse(taskId: id, total: page.total, limit: limit, offset: offset, runs: page.runs)
-        )
+        // JobRunsResponse's shape, written run by run: a page of megabyte answers is never held twice (decoded and
+        // encoded), and a client that does not read holds one chunk of it.
+        let body = ResponseBody { writer in
+            var json = StreamedJSON("{\"taskId\":")
+            try await json.value(id, to: &writer)
+            json.raw(",\"total\":\(page.total),\"limit\":\(limit),\"offset\":\(offset),\"runs\":[")
+            for (index, run) in page.runs.enumerated() {
+                if index > 0 { json.raw(",") }
+                try await json.value(run, to: &writer)
+            }
+            try await json.finish("]}", to: &writer)
+        }
+        return Response(status: .ok, headers: [.contentType: JSONResponse.contentType], body: body)
     }
 
     func run(_ context: Context) async throws -> Response {

@@ -94,7 +94,7 @@ enum OpenAPIDocument {
             },
             "/external/jobs/{id}/runs": {
               "parameters": [{"$ref": "#/components/parameters/JobId"}],
-              "get": {"operationId": "listJobRuns", "summary": "The job's runs, newest first.",
+              "get": {"operationId": "listJobRuns", "summary": "The job's runs, newest first.", "description": "At most limit runs, and fewer once their result and error texts pass 4 MiB (always at least one): continue at offset + runs.length. A run stores at most 1 MiB of result.text; a longer answer is cut with a marker line and result.fullTextBytes.",
                 "parameters": [{"$ref": "#/components/parameters/Limit"},
                   {"name": "offset", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 0, "default": 0}}],
                 "responses": {"200": {"description": "A page of runs.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobRuns"}}}},

@@ -22,3 +22,36 @@ enum JSONResponse {
         return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: buffer))
     }
 }
+
+/// A JSON body written while it is encoded, in chunks of about 64 KiB. Each write waits while the client does not
+/// read, so a client that stops reading holds the socket's buffer and one chunk, never a whole listing.
+struct StreamedJSON {
+    static let chunkBytes = 64 * 1024
+    private let encoder = CompactJSONEncoder()
+    private var bytes: [UInt8] = []
+
+    init(_ opening: String) { bytes.append(contentsOf: opening.utf8) }
+
+    /// Appends JSON punctuation or a literal key, as written.
+    mutating func raw(_ text: String) { bytes.append(contentsOf: text.utf8) }
+
+    /// Appends `value`'s encoding and writes the chunk out once it is full.
+    mutating func value(_ value: some Encodable, to writer: inout any ResponseBodyWriter) async throws {
+        try encoder.encode(value, appendingTo: &bytes)
+        if bytes.count >= Self.chunkBytes { try await flush(to: &writer) }
+    }
+
+    /// Writes out what has been encoded so far.
+    mutating func flush(to writer: inout any ResponseBodyWriter) async throws {
+        guard !bytes.isEmpty else { return }
+        try await writer.write(ByteBuffer(bytes: bytes))
+        bytes.removeAll(keepingCapacity: true)
+    }
+
+    /// Writes the rest and ends the body.
+    mutating func finish(_ closing: String, to writer: inout any ResponseBodyWriter) async throws {
+        raw(closing)
+        try await flush(to: &writer)
+        try await writer.finish(nil)
+    }
+}
