@@ -48,6 +48,7 @@ let package = Package(
                 "OttoCore",
                 "OttoContracts",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -65,12 +66,11 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
-        // glibc malloc tuning for the long-running server (one inline C function).
+        // glibc malloc tuning for the long-running server: a constructor and two inline C functions.
         .target(name: "CMallocTuning"),
         .executableTarget(
             name: "otto",
             dependencies: [
-                "CMallocTuning",
                 "OttoServer",
                 "OttoCore",
                 "OttoContracts",
@@ -127,7 +127,7 @@ let package = Package(
         .testTarget(
             name: "OttoCoreTests",
             dependencies: [
-                "OttoCore", "OttoContracts", "OttoTestSupport",
+                "OttoCore", "OttoContracts", "OttoTestSupport", "CMallocTuning",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

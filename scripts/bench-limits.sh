@@ -11,10 +11,11 @@
 #    own idle RSS, measured in the same run. Before the fix: 5 GB.
 # 2. Clients that never read: 200 jobs with a 1 MiB payload.prompt, then GET /external/jobs from 5 clients that
 #    send the request and never read the answer, held for 10 s. Peak RSS against 128 MiB. Before the fix: 2.4 GB.
-# 3. Descriptor exhaustion: Otto under a hard limit of 1,024 open files; 1,100 unauthenticated POSTs that declare
-#    Content-Length: 1000000 and send a byte every 5 s. How long until an authenticated GET /external/health is
-#    answered again (target: externalApi.requestTimeoutSeconds + 5 s), and Otto's CPU meanwhile (target < 20% of
-#    a core). The reference for the wait is the configured timeout itself.
+# 3. Descriptor exhaustion: Otto under a hard limit of 1,024 open files; 1,100 POSTs that declare
+#    Content-Length: 1000000 and send a byte every 5 s, first without the token (the issue's repro), then with it
+#    (held until the request timeout, so the limit is reached). How long until an authenticated GET /external/health
+#    is answered again (target: externalApi.requestTimeoutSeconds + 5 s), the most descriptors Otto held, and its
+#    CPU over 45 s (target < 20% of a core). The reference for the wait is the configured timeout itself.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -97,6 +98,8 @@ def create(i):
 with ThreadPoolExecutor(8) as pool:
     list(pool.map(create, range(200)))
 PY
+before_list="$(mib VmRSS)"
+echo "RSS with the 200 jobs created: $before_list MiB" >&2
 reset_peak
 python3 - "$api_port" "$token" <<'PY'
 import socket, sys, time
@@ -113,27 +116,30 @@ PY
 peak_list="$(mib VmHWM)"
 echo "listing to 5 clients that never read: peak $peak_list MiB" >&2
 
-# 3. 1,100 slow unauthenticated bodies at a hard limit of 1,024 descriptors.
-ticks_before="$(cpu_ticks)"
-python3 - "$api_port" >"$work/slow.log" 2>&1 <<'PY' &
+# 3. 1,100 slow bodies at a hard limit of 1,024 descriptors: first unauthenticated (the issue's repro: each is
+#    refused with 401 and closed unread), then with the token (each is held until requestTimeoutSeconds, so the
+#    limit is really reached). For each: when an authenticated GET /external/health is answered again, the most
+#    descriptors Otto held, and Otto's CPU over a fixed 45 s window (a spin on EMFILE would show here).
+slow_bodies() {   # $1: "" or the Authorization header line
+    local window_ms=45000
+    python3 - "$api_port" "$1" >"$work/slow.log" 2>&1 <<'PY' &
 import resource, socket, sys, time
-port = int(sys.argv[1])
+port, authorization = int(sys.argv[1]), sys.argv[2]
 soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+head = ("POST /external/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n"
+        + (authorization + "\r\n" if authorization else "") + "\r\n").encode()
+# Each connects (into Otto or, once Otto has no descriptor left, its listen backlog) and sends its head at once.
 clients = []
 for _ in range(1100):
-    s = socket.socket()
-    s.setblocking(False)
     try:
-        s.connect(("127.0.0.1", port))
-    except BlockingIOError:
+        s = socket.create_connection(("127.0.0.1", port), timeout=1)
+        s.sendall(head)
+        s.setblocking(False)
+        clients.append(s)
+    except OSError:
         pass
-    clients.append(s)
-time.sleep(0.5)
-head = b"POST /external/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n"
-for s in clients:
-    try: s.send(head)
-    except OSError: pass
+print("connected", len(clients), flush=True)
 deadline = time.time() + 70
 while time.time() < deadline:
     time.sleep(5)
@@ -141,26 +147,47 @@ while time.time() < deadline:
         try: s.send(b" ")
         except OSError: pass
 PY
-slow_pid=$!
-pids+=($slow_pid)
-sleep 2
-started="$(date +%s%3N)"
-answered=""
-while [ -z "$answered" ] && [ $(( $(date +%s%3N) - started )) -lt 90000 ]; do
-    if curl -sf -o /dev/null -m 5 "${auth[@]}" "$base/external/health"; then answered="$(date +%s%3N)"; fi
-done
-ticks_after="$(cpu_ticks)"
-elapsed_ms=$(( $(date +%s%3N) - started ))
-recovered_s="$(python3 -c "print('%.1f' % (($answered - $started) / 1000) if '$answered' else 'never')")"
-cpu_percent="$(python3 -c "print('%.1f' % (100 * ($ticks_after - $ticks_before) / $(getconf CLK_TCK) / ($elapsed_ms / 1000 + 2)))")"
-kill "$slow_pid" 2>/dev/null || true
-echo "descriptors: API answered again after $recovered_s s; Otto CPU $cpu_percent% of a core" >&2
+    slow_pid=$!
+    pids+=($slow_pid)
+    local ticks_before started answered="" most_fds=0 fds now
+    # The clock starts once all 1,100 have connected and sent their heads: from then on the limit is reached (with
+    # the token) and a new connection waits behind them.
+    for _ in $(seq 1 600); do grep -q '^connected' "$work/slow.log" 2>/dev/null && break; sleep 0.1; done
+    ticks_before="$(cpu_ticks)"
+    started="$(date +%s%3N)"
+    while now="$(date +%s%3N)"; [ $(( now - started )) -lt $window_ms ]; do
+        fds="$(ls "/proc/$otto_pid/fd" | wc -l)"
+        [ "$fds" -gt "$most_fds" ] && most_fds=$fds
+        if [ -z "$answered" ] && curl -sf -o /dev/null -m 2 "${auth[@]}" "$base/external/health"; then
+            answered="$(date +%s%3N)"
+        fi
+        sleep 0.5
+    done
+    local ticks_after elapsed_ms
+    ticks_after="$(cpu_ticks)"
+    elapsed_ms=$(( $(date +%s%3N) - started ))
+    kill "$slow_pid" 2>/dev/null || true
+    wait "$slow_pid" 2>/dev/null || true
+    recovered_s="$(python3 -c "print('%.1f' % (($answered - $started) / 1000) if '$answered' else 'never')")"
+    cpu_percent="$(python3 -c "print('%.1f' % (100 * ($ticks_after - $ticks_before) / $(getconf CLK_TCK) / ($elapsed_ms / 1000)))")"
+    fds_held=$most_fds
+    connected="$(awk '/^connected/ {print $2}' "$work/slow.log")"
+    sleep 3   # the closed connections are gone before the next phase
+}
+slow_bodies ""
+open_recovered=$recovered_s open_cpu=$cpu_percent open_fds=$fds_held open_connected=$connected
+echo "slow unauthenticated bodies: API answered after $open_recovered s; most descriptors $open_fds; CPU $open_cpu%" >&2
+slow_bodies "Authorization: Bearer $token"
+held_recovered=$recovered_s held_cpu=$cpu_percent held_fds=$fds_held held_connected=$connected
+echo "slow authenticated bodies: API answered after $held_recovered s; most descriptors $held_fds; CPU $held_cpu%" >&2
 
 figures="$(cat <<EOF
 bench-limits ($(date -u +%Y-%m-%d), release build, 2 cores; target 128 MiB RSS, reference: idle RSS $idle MiB)
 200 runs with 8 MB answers, GET runs?limit=200 x5:   peak $peak_runs MiB   (stored text, full answer: $stored bytes; page $runs_page runs/total)
-200 jobs with 1 MiB prompts, 5 clients never read:   peak $peak_list MiB
-1,100 slow 1 MB bodies at 1,024 descriptors:         API answered again after $recovered_s s (target 30 + 5 s), Otto CPU $cpu_percent% of a core (target < 20%)
+200 jobs with 1 MiB prompts, 5 clients never read:   peak $peak_list MiB   (RSS with the jobs created, before the listing: $before_list MiB)
+1,100 slow 1 MB bodies at 1,024 descriptors (target: API back within 30 + 5 s, Otto CPU < 20% of a core over 45 s):
+  unauthenticated (401, closed unread):   $open_connected connected; API answered after $open_recovered s, Otto held at most $open_fds descriptors, CPU $open_cpu%
+  with the token (held 30 s each):        $held_connected connected; API answered after $held_recovered s, Otto held at most $held_fds descriptors, CPU $held_cpu%
 EOF
 )"
 echo "$figures"

@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import OttoContracts
@@ -71,6 +72,7 @@ public func buildApplication(
     requestHeadTimeout: Duration = .seconds(10),
     requestTimeout: Duration = .seconds(30),
     idleTimeout: Duration = .seconds(60),
+    maxConnections: Int? = nil,
     logger: Logger,
     onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
 ) -> some ApplicationProtocol {
@@ -82,10 +84,21 @@ public func buildApplication(
             configuration: .init(
                 additionalChannelHandlers: [ConnectionGuard(headTimeout: headTimeout, requestTimeout: wholeTimeout)],
                 idleTimeout: TimeAmount(idleTimeout))),
-        configuration: .init(address: .hostname(host, port: port), serverName: "otto"),
+        configuration: .init(
+            address: .hostname(host, port: port), serverName: "otto",
+            availableConnectionsDelegate: maxConnections.map { MaximumAvailableConnections($0, logger: logger) }),
         onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? port) },
         logger: logger
     )
+}
+
+/// How many connections the external API holds at once under a descriptor limit: all but a reserve for what Otto
+/// itself opens (the database and its journal, connections to OpenCode and the webhook receiver, the config and
+/// catalog files, the event loops' own descriptors). Connections beyond it wait in the listen backlog until one
+/// closes: accepting never fails with EMFILE, which NIO would retry in a busy loop (the listening socket stays
+/// readable), and a run or a catalog refresh can always open what it needs.
+public func connectionLimit(descriptorLimit: Int) -> Int {
+    max(16, descriptorLimit - max(128, descriptorLimit / 8))
 }
 
 /// One line for an operator when the external API cannot serve, e.g. because the port is taken.

@@ -1,5 +1,4 @@
 import ArgumentParser
-import CMallocTuning
 import Foundation
 import Logging
 import OttoContracts
@@ -73,9 +72,6 @@ extension Otto {
         var logLevel: LogLevel = .info
 
         func run() async throws {
-            // Two shared malloc arenas instead of one per thread: Otto lives for months on a small home server.
-            _ = otto_limit_malloc_arenas(2)
-            _ = otto_release_large_allocations(128 * 1024)
             let level = logLevel.level
             LoggingSystem.bootstrap { label in LogfmtLogHandler(label: label, level: level) }
             let logger = Logger(label: "otto")
@@ -91,7 +87,7 @@ extension Otto {
                 throw ExitCode(1)
             }
 
-            Otto.raiseFileDescriptorLimit(logger: logger)
+            let descriptors = Otto.raiseFileDescriptorLimit(logger: logger)
             let services = ExternalAPIServices(runtime: runtime, logger: logger)
             let host = runtime.configuration.externalAPI.host
             let api = buildApplication(
@@ -101,6 +97,7 @@ extension Otto {
                 requestHeadTimeout: .seconds(runtime.configuration.externalAPI.requestHeadTimeoutSeconds),
                 requestTimeout: .seconds(runtime.configuration.externalAPI.requestTimeoutSeconds),
                 idleTimeout: .seconds(runtime.configuration.externalAPI.idleTimeoutSeconds),
+                maxConnections: connectionLimit(descriptorLimit: descriptors),
                 logger: logger
             ) { port in
                 // Logged once the API is listening, inside the service group, whose shutdown signals are trapped
@@ -138,18 +135,25 @@ extension Otto {
     }
 
     /// Every connection holds a descriptor: the soft limit (often 1,024) is raised to the hard one, so idle or
-    /// slow clients cannot use up what the API needs before the timeouts close them.
-    static func raiseFileDescriptorLimit(logger: Logger) {
+    /// slow clients cannot use up what the API needs before the timeouts close them. Returns the soft limit, from
+    /// which the API's connection limit follows (both are logged).
+    static func raiseFileDescriptorLimit(logger: Logger) -> Int {
         var limit = rlimit()
-        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return }
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 1024 }
         let before = limit.rlim_cur
         if limit.rlim_cur < limit.rlim_max {
             limit.rlim_cur = limit.rlim_max
             if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) != 0 { limit.rlim_cur = before }
         }
+        // RLIM_INFINITY and other huge values: as many as an Int holds (the connection limit is then no limit).
+        let soft = Int(clamping: limit.rlim_cur)
         logger.info(
             "file descriptor limit",
-            metadata: ["soft": "\(limit.rlim_cur)", "hard": "\(limit.rlim_max)", "was": "\(before)"])
+            metadata: [
+                "soft": "\(limit.rlim_cur)", "hard": "\(limit.rlim_max)", "was": "\(before)",
+                "maxConnections": "\(connectionLimit(descriptorLimit: soft))",
+            ])
+        return soft
     }
 
     enum LogLevel: String, ExpressibleByArgument, CaseIterable {

@@ -97,6 +97,65 @@ import Testing
         }
     }
 
+    /// Otto under a hard limit of 256 descriptors, flooded with 300 connections that never finish their head:
+    /// it holds at most its connection limit (the rest wait in the listen backlog), so accepting never fails with
+    /// EMFILE (which NIO retries in a busy loop) and a request that must open a file still can.
+    @Test func aFloodOfConnectionsLeavesDescriptorsForOttosOwnWork() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        try home.writeConfig(
+            #"{"externalApi": {"requestHeadTimeoutSeconds": 30, "requestTimeoutSeconds": 30, "idleTimeoutSeconds": 60}, "heartbeat": {"enabled": false}, "watchdog": {"enabled": false}}"#
+        )
+        try await withStandInOpenCode { server in
+            // prlimit sets the limit and execs otto: the child's pid is otto's.
+            let child = try ChildProcess(
+                "/usr/bin/prlimit", arguments: ["--nofile=256:256", BuiltProducts.executable("otto"), "serve"],
+                environment: home.environment(openCode: server.baseURL))
+            defer { child.signal(SIGTERM) }
+            #expect(await child.waitForOutput("msg=\"otto is running\""), "\(child.stderr)")
+            #expect(child.stderr.contains("maxConnections=128"), "\(child.stderr)")
+            let line = child.stderr.split(separator: "\n").first { $0.contains("otto is running") } ?? ""
+            let port =
+                Int(line.split(separator: " ").first { $0.hasPrefix("externalApi=") }?.split(separator: ":").last ?? "")
+                ?? 0
+            let token = try String(contentsOfFile: home.tokenPath, encoding: .utf8)
+                .trimmingCharacters(in: .whitespacesAndNewlines)
+
+            // A keep-alive connection opened before the flood.
+            let kept = try RawConnection(port: port)
+            kept.send("GET /external/health HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\n\r\n")
+            #expect(await kept.readUntilClosed(within: .milliseconds(500)).text.hasPrefix("HTTP/1.1 200"))
+
+            var flood: [RawConnection] = []
+            for _ in 0..<300 {
+                let connection = try RawConnection(port: port)
+                connection.send("GET /external/health HTTP/1.1\r\nHost: x\r\n")
+                flood.append(connection)
+            }
+            try await Task.sleep(for: .seconds(1))
+            let held = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(child.pid)/fd").count
+            #expect(held < 256 - 64, "otto holds \(held) of its 256 descriptors")
+
+            // Writing config.jsonc opens a temporary file: possible only with descriptors to spare.
+            let body =
+                #"{"flowDefaults": {"interactiveAssistant": null, "scheduledTasks": "openai/gpt-5", "heartbeat": null, "watchdogFailures": null}}"#
+            kept.send(
+                "PUT /external/models/defaults HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            let answer = await kept.readUntilClosed(within: .seconds(2)).text
+            #expect(answer.hasPrefix("HTTP/1.1 200"), "\(answer.prefix(300))")
+            let config = try String(contentsOfFile: home.configPath, encoding: .utf8)
+            #expect(config.contains("openai/gpt-5"))
+
+            // Once the flood goes away, the connections that waited in the backlog and new ones are served.
+            flood.removeAll()
+            try await Task.sleep(for: .milliseconds(500))
+            let fresh = try RawConnection(port: port)
+            fresh.send("GET /external/health HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(token)\r\n\r\n")
+            #expect(await fresh.readUntilClosed(within: .seconds(3)).text.hasPrefix("HTTP/1.1 200"))
+        }
+    }
+
     @Test func httpDetails() async throws {
         try await Self.withOtto { otto in
             let port = Self.port(otto)

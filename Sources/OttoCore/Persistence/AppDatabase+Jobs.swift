@@ -15,7 +15,7 @@ extension AppDatabase {
     }
 
     /// The most payload text one page of jobs holds; a page ends early rather than exceed it.
-    public static let maxJobsPageBytes = 4 * 1024 * 1024
+    public static let maxJobsPageBytes = 2 * 1024 * 1024
 
     /// One page of jobs in creation order, starting after `cursor` (the last job of the previous page), so a
     /// listing of many jobs never holds them all in memory at once: at most `limit` jobs, fewer once their payloads

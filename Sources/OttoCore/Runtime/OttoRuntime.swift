@@ -169,7 +169,7 @@ public struct OttoRuntime: Sendable {
             jobs: jobs,
             scheduler: scheduler,
             assistant: assistant,
-            services: [refresh, FlowDefaultsWatcher(store: flowDefaults), scheduler]
+            services: [refresh, FlowDefaultsWatcher(store: flowDefaults), scheduler, MemoryReclaimer()]
         )
     }
 }

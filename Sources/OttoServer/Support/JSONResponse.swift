@@ -23,8 +23,9 @@ enum JSONResponse {
     }
 }
 
-/// A JSON body written while it is encoded, in chunks of about 64 KiB. Each write waits while the client does not
-/// read, so a client that stops reading holds the socket's buffer and one chunk, never a whole listing.
+/// A JSON body written while it is encoded, in chunks of 64 KiB. Each write waits while the client does not read,
+/// so a client that stops reading holds the socket's buffer, one chunk and the value being written (one job, one
+/// run), never a whole listing.
 struct StreamedJSON {
     static let chunkBytes = 64 * 1024
     private let encoder = CompactJSONEncoder()
@@ -41,11 +42,17 @@ struct StreamedJSON {
         if bytes.count >= Self.chunkBytes { try await flush(to: &writer) }
     }
 
-    /// Writes out what has been encoded so far.
+    /// Writes out what has been encoded so far, in slices of `chunkBytes`: one large value (a job with a 1 MiB
+    /// prompt) is not copied whole into a buffer that waits for a client that does not read.
     mutating func flush(to writer: inout any ResponseBodyWriter) async throws {
-        guard !bytes.isEmpty else { return }
-        try await writer.write(ByteBuffer(bytes: bytes))
-        bytes.removeAll(keepingCapacity: true)
+        var start = 0
+        while start < bytes.count {
+            let end = min(start + Self.chunkBytes, bytes.count)
+            try await writer.write(ByteBuffer(bytes: bytes[start..<end]))
+            start = end
+        }
+        // A large value's capacity is given back; a chunk-sized one is kept for the next values.
+        bytes.removeAll(keepingCapacity: bytes.count <= 2 * Self.chunkBytes)
     }
 
     /// Writes the rest and ends the body.
