@@ -107,19 +107,10 @@ import Testing
             #"{"externalApi": {"requestHeadTimeoutSeconds": 30, "requestTimeoutSeconds": 30, "idleTimeoutSeconds": 60}, "heartbeat": {"enabled": false}, "watchdog": {"enabled": false}}"#
         )
         try await withStandInOpenCode { server in
-            // prlimit sets the limit and execs otto: the child's pid is otto's.
-            let child = try ChildProcess(
-                "/usr/bin/prlimit", arguments: ["--nofile=256:256", BuiltProducts.executable("otto"), "serve"],
-                environment: home.environment(openCode: server.baseURL))
-            defer { child.signal(SIGTERM) }
-            #expect(await child.waitForOutput("msg=\"otto is running\""), "\(child.stderr)")
-            #expect(child.stderr.contains("maxConnections=128"), "\(child.stderr)")
-            let line = child.stderr.split(separator: "\n").first { $0.contains("otto is running") } ?? ""
-            let port =
-                Int(line.split(separator: " ").first { $0.hasPrefix("externalApi=") }?.split(separator: ":").last ?? "")
-                ?? 0
-            let token = try String(contentsOfFile: home.tokenPath, encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)
+            let otto = try await RunningOtto.start(home: home, openCode: server.baseURL, descriptorLimit: 256)
+            defer { otto.child.signal(SIGTERM) }
+            #expect(otto.child.stderr.contains("maxConnections=128"), "\(otto.child.stderr)")
+            let (port, token) = (Self.port(otto), otto.token)
 
             // A keep-alive connection opened before the flood.
             let kept = try RawConnection(port: port)
@@ -133,7 +124,7 @@ import Testing
                 flood.append(connection)
             }
             try await Task.sleep(for: .seconds(1))
-            let held = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(child.pid)/fd").count
+            let held = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(otto.child.pid)/fd").count
             #expect(held < 256 - 64, "otto holds \(held) of its 256 descriptors")
 
             // Writing config.jsonc opens a temporary file: possible only with descriptors to spare.

@@ -230,9 +230,19 @@ struct RunningOtto: Sendable {
     let home: TemporaryHome
     let url: String
 
-    static func start(home: TemporaryHome, openCode: String) async throws -> RunningOtto {
-        let child = try ChildProcess(
-            BuiltProducts.executable("otto"), arguments: ["serve"], environment: home.environment(openCode: openCode))
+    /// `otto serve`, under a hard and soft limit of `descriptorLimit` open files when one is given (prlimit sets
+    /// it and execs otto, so the child's pid is otto's).
+    static func start(home: TemporaryHome, openCode: String, descriptorLimit: Int? = nil) async throws -> RunningOtto {
+        let otto = BuiltProducts.executable("otto")
+        let environment = home.environment(openCode: openCode)
+        let child =
+            if let descriptorLimit {
+                try ChildProcess(
+                    "/usr/bin/prlimit", arguments: ["--nofile=\(descriptorLimit):\(descriptorLimit)", otto, "serve"],
+                    environment: environment)
+            } else {
+                try ChildProcess(otto, arguments: ["serve"], environment: environment)
+            }
         #expect(await child.waitForOutput("msg=\"otto is running\""), "\(child.stderr)")
         let line = child.stderr.split(separator: "\n").first { $0.contains("otto is running") } ?? ""
         let url = line.split(separator: " ").first { $0.hasPrefix("externalApi=") }.map { String($0.dropFirst(12)) }
