@@ -64,6 +64,8 @@ public final class StandInOpenCode: Sendable {
         var nextSession = 1
         var prompts: [ReceivedPrompt] = []
         var aborts: [String] = []
+        var credentials: (username: String, password: String)?
+        var authorizationHeaders: [String] = []
     }
 
     private let state: Mutex<State>
@@ -105,6 +107,42 @@ public final class StandInOpenCode: Sendable {
     /// The sessions that were asked to abort, in order.
     public var abortedSessions: [String] { state.withLock { $0.aborts } }
 
+    /// Requires HTTP Basic auth with this password (and `username`, default `opencode`) on every route but the
+    /// `/__standin/` controls, as `opencode serve` does with `OPENCODE_SERVER_PASSWORD`; nil: no password.
+    public func requirePassword(_ password: String?, username: String = "opencode") {
+        state.withLock { $0.credentials = password.map { (username, $0) } }
+    }
+
+    /// The `Authorization` header of every request to a non-control route, in order ("" when there was none).
+    public var receivedAuthorizations: [String] { state.withLock { $0.authorizationHeaders } }
+
+    /// Whether `request` may pass, as 1.x's `AuthMiddleware` decides (packages/opencode/src/server/middleware.ts,
+    /// anomalyco/opencode): OPTIONS always; otherwise `Basic <base64 user:password>` (scheme case-insensitive)
+    /// in `Authorization`, or the same base64 in the `auth_token` query parameter; the user must match exactly.
+    func authorized(_ request: Request) -> Bool {
+        let header = request.headers[.authorization]
+        let credentials = state.withLock { state in
+            // The latest 1,000 only: a stand-in left running for days must not grow without end.
+            if state.authorizationHeaders.count >= 1_000 { state.authorizationHeaders.removeFirst(500) }
+            state.authorizationHeaders.append(header ?? "")
+            return state.credentials
+        }
+        guard let credentials, request.method != .options else { return true }
+        let presented = request.uri.queryParameters["auth_token"].map { "Basic " + String($0) } ?? header ?? ""
+        let parts = presented.split(separator: " ", maxSplits: 1, omittingEmptySubsequences: true)
+        guard parts.count == 2, parts[0].lowercased() == "basic",
+            let decoded = Data(base64Encoded: String(parts[1]).trimmingCharacters(in: .whitespaces)),
+            let text = String(data: decoded, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        else { return false }
+        return text[..<colon] == credentials.username && text[text.index(after: colon)...] == credentials.password
+    }
+
+    /// 1.x's answer to a request without the right credentials.
+    static let unauthorizedResponse = Response(
+        status: .unauthorized,
+        headers: [.wwwAuthenticate: #"Basic realm="opencode""#, .contentType: "text/plain; charset=UTF-8"],
+        body: ResponseBody(byteBuffer: ByteBuffer(string: "Unauthorized")))
+
     /// Ends every hanging request, so the server can shut down promptly.
     public func stop() {
         state.withLock { $0.stopping = true }
@@ -112,6 +150,7 @@ public final class StandInOpenCode: Sendable {
 
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: StandInAuthMiddleware(standIn: self))
         router.get("/config/providers") { _, _ in
             let body = self.state.withLock { state in
                 state.providersRequests += 1
@@ -201,7 +240,7 @@ public final class StandInOpenCode: Sendable {
     private func failureResponse() async throws -> Response? {
         switch mode {
         case .failing(let status):
-            return Self.json(status: HTTPResponse.Status(code: status), #"{"error":"stand-in failure"}"#)
+            return Self.json(status: HTTPResponse.Status(code: status), Self.failureBody)
         case .hanging:
             let deadline = ContinuousClock.now + .seconds(300)
             while mode == .hanging, !state.withLock({ $0.stopping }), ContinuousClock.now < deadline {
@@ -252,7 +291,7 @@ public final class StandInOpenCode: Sendable {
         }
         guard let attempt else { return Self.notFound(id) }
         if let (status, count) = Self.failMarker(text), attempt <= count {
-            return Self.json(status: HTTPResponse.Status(code: status), #"{"error":"stand-in failure"}"#)
+            return Self.json(status: HTTPResponse.Status(code: status), Self.failureBody)
         }
         var wait: Duration? = Self.sleepMarker(text).map { .milliseconds($0) }
         if text.contains("[[hang]]") { wait = .seconds(300) }
@@ -322,6 +361,9 @@ public final class StandInOpenCode: Sendable {
         return (fields[0], fields[1])
     }
 
+    /// A failure as 1.x's `ErrorMiddleware` writes one: `NamedError.Unknown(...).toObject()`.
+    static let failureBody = #"{"name":"UnknownError","data":{"message":"stand-in failure"}}"#
+
     private static func notFound(_ id: String) -> Response {
         json(status: .notFound, encode(["name": "NotFoundError", "data": ["message": "Session not found: \(id)"]]))
     }
@@ -335,7 +377,7 @@ public final class StandInOpenCode: Sendable {
                 body: ResponseBody(byteBuffer: body)
             )
         case .failing(let status):
-            return Self.json(status: HTTPResponse.Status(code: status), #"{"error":"stand-in failure"}"#)
+            return Self.json(status: HTTPResponse.Status(code: status), Self.failureBody)
         case .garbage:
             return Response(
                 status: .ok,
@@ -359,5 +401,19 @@ public final class StandInOpenCode: Sendable {
             headers: [.contentType: "application/json"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: text))
         )
+    }
+}
+
+/// Checks Basic auth before any route but the stand-in's own controls.
+struct StandInAuthMiddleware: RouterMiddleware {
+    typealias Context = BasicRequestContext
+    let standIn: StandInOpenCode
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response)
+        async throws -> Response
+    {
+        if request.uri.path.hasPrefix("/__standin/") { return try await next(request, context) }
+        guard standIn.authorized(request) else { return StandInOpenCode.unauthorizedResponse }
+        return try await next(request, context)
     }
 }

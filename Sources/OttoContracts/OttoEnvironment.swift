@@ -6,6 +6,12 @@ public enum OttoEnvironment {
     public static let home = "OTTO_HOME"
     /// Base URL of the OpenCode server; overrides `opencode.baseUrl`.
     public static let openCodeBaseURL = "OTTO_OPENCODE_BASE_URL"
+    /// OpenCode's password, for Basic auth; before `opencode.passwordFile` and `OPENCODE_SERVER_PASSWORD`.
+    public static let openCodePassword = "OTTO_OPENCODE_PASSWORD"
+    /// The password `opencode serve` itself reads; Otto uses it when neither of its own settings names one.
+    public static let openCodeServerPassword = "OPENCODE_SERVER_PASSWORD"
+    /// The user name `opencode serve` itself reads (default `opencode`); `opencode.username` comes first.
+    public static let openCodeServerUsername = "OPENCODE_SERVER_USERNAME"
     /// Host the external API binds to; overrides `externalApi.host`.
     public static let externalAPIHost = "OTTO_EXTERNAL_API_HOST"
     /// Port the external API binds to; overrides `externalApi.port`.

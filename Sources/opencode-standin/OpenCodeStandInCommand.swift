@@ -27,6 +27,12 @@ struct OpenCodeStandInCommand: AsyncParsableCommand {
     @Option(help: "Directory holding config-providers.json and config.json.")
     var fixture: String
 
+    @Option(help: "Require HTTP Basic auth with this password, as OPENCODE_SERVER_PASSWORD does for opencode serve.")
+    var password: String?
+
+    @Option(help: "The user name that goes with --password.")
+    var username = "opencode"
+
     func run() async throws {
         let standIn: StandInOpenCode
         do {
@@ -34,6 +40,7 @@ struct OpenCodeStandInCommand: AsyncParsableCommand {
         } catch {
             throw ValidationError("cannot read the fixture in \(fixture): \(error.localizedDescription)")
         }
+        standIn.requirePassword(password, username: username)
         let app = standIn.application(host: host, port: port) { port in
             FileHandle.standardOutput.write(Data("opencode-standin listening on http://\(host):\(port)\n".utf8))
         }

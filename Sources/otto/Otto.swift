@@ -29,6 +29,10 @@ struct Otto: AsyncParsableCommand {
                                       (default: $HOME/.otto)
               OTTO_OPENCODE_BASE_URL  OpenCode server; overrides opencode.baseUrl
                                       (default: http://127.0.0.1:4096)
+              OTTO_OPENCODE_PASSWORD  OpenCode's password (Basic auth); before
+                                      opencode.passwordFile and OPENCODE_SERVER_PASSWORD
+              OPENCODE_SERVER_USERNAME  the user with it, after opencode.username
+                                      (default: opencode)
               OTTO_EXTERNAL_API_HOST  external API host; overrides externalApi.host
                                       (default: 127.0.0.1)
               OTTO_EXTERNAL_API_PORT  external API port; overrides externalApi.port

@@ -63,6 +63,53 @@ import Testing
         #expect(!result.stderr.contains("otto is running"))
     }
 
+    /// A password-protected OpenCode: none configured and a wrong one are each one clear line and exit 1; the
+    /// right one from opencode.passwordFile serves, with Basic auth on every call and the password in no output.
+    @Test func aPasswordProtectedOpenCodeGetsOttosCredentialsOrAClearRefusal() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        let password = "pw-0penCode-\(UUID().uuidString.prefix(8))"
+        try await withStandInOpenCode { server in
+            server.standIn.requirePassword(password)
+            let providers = server.baseURL + "/config/providers"
+            let none = try await ChildProcess.run(
+                Self.otto, arguments: ["serve"], environment: home.environment(openCode: server.baseURL))
+            #expect(none.status == 1)
+            #expect(
+                none.stderr.split(separator: "\n").last
+                    == "otto: cannot start: the first model catalog fetch failed: OpenCode at \(providers) asks for a password and Otto sent none (HTTP 401): set opencode.passwordFile or OTTO_OPENCODE_PASSWORD to the value of OPENCODE_SERVER_PASSWORD"
+            )
+
+            let wrongPassword = "wrong-\(password)"
+            let wrong = try await ChildProcess.run(
+                Self.otto, arguments: ["serve", "--log-level", "trace"],
+                environment: home.environment(
+                    openCode: server.baseURL, extra: ["OTTO_OPENCODE_PASSWORD": wrongPassword]))
+            #expect(wrong.status == 1)
+            #expect(wrong.stderr.contains("refused Otto's credentials (HTTP 401)"), "\(wrong.stderr)")
+            #expect(!wrong.stderr.contains(wrongPassword))
+            #expect(wrong.stderr.contains("msg=\"OpenCode credentials\" from=OTTO_OPENCODE_PASSWORD username=opencode"))
+
+            let file = home.ottoHome + "/secrets/opencode.password"
+            try FileManager.default.createDirectory(
+                atPath: home.ottoHome + "/secrets", withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: file, contents: Data((password + "\n").utf8))
+            chmod(file, 0o600)
+            try home.writeConfig(#"{"opencode": {"passwordFile": "~/.otto/secrets/opencode.password"}}"#)
+            let child = try ChildProcess(
+                Self.otto, arguments: ["serve", "--log-level", "trace"],
+                environment: home.environment(openCode: server.baseURL))
+            #expect(await child.waitForOutput("msg=\"otto is running\""), "\(child.stderr)")
+            #expect(child.stderr.contains("catalogCount=4803"))
+            #expect(!child.stderr.contains("can be read by group or others"))
+            child.signal(SIGTERM)
+            #expect(await child.waitForExit() == 0)
+            #expect(!child.stderr.contains(password), "the password reached a log line")
+            let expected = "Basic " + Data("opencode:\(password)".utf8).base64EncodedString()
+            #expect(server.standIn.receivedAuthorizations.last == expected)
+        }
+    }
+
     @Test func serveRefusesToStartWhenOpenCodeAnswersGarbage() async throws {
         let home = try TemporaryHome()
         defer { home.remove() }
@@ -146,7 +193,8 @@ import Testing
             if arguments == ["--help"] {
                 for name in [
                     OttoEnvironment.configPath, OttoEnvironment.home, OttoEnvironment.openCodeBaseURL,
-                    OttoEnvironment.externalAPIHost, OttoEnvironment.externalAPIPort,
+                    OttoEnvironment.externalAPIHost, OttoEnvironment.externalAPIPort, OttoEnvironment.openCodePassword,
+                    OttoEnvironment.openCodeServerPassword, OttoEnvironment.openCodeServerUsername,
                 ] {
                     #expect(help.contains(name), "\(name) missing from otto --help")
                 }

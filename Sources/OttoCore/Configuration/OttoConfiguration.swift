@@ -8,6 +8,11 @@ public struct OttoConfiguration: Sendable, Equatable {
         public var baseURL: String
         /// Every OpenCode request gives up after this many seconds.
         public var requestTimeoutSeconds: Int
+        /// The user name for OpenCode's Basic auth (`opencode.username`); nil: `OPENCODE_SERVER_USERNAME`, else
+        /// `opencode`, as OpenCode itself does.
+        public var username: String? = nil
+        /// A file whose first line is OpenCode's password (`opencode.passwordFile`, an absolute path).
+        public var passwordFile: String? = nil
     }
 
     public struct ExternalAPI: Sendable, Equatable {
@@ -318,6 +323,25 @@ extension OttoConfiguration {
                     unit: "seconds"
                 ) {
                     configuration.openCode.requestTimeoutSeconds = timeout
+                }
+                if let username = string(openCode.member("username"), "opencode.username") {
+                    // RFC 7617: the user-id of Basic auth cannot hold a colon.
+                    if username.isEmpty || username.utf8.count > 256 || username.contains(":")
+                        || username.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F })
+                    {
+                        problem(
+                            "opencode.username", "expected 1 to 256 characters without a colon or control characters")
+                    } else {
+                        configuration.openCode.username = username
+                    }
+                }
+                if let file = string(openCode.member("passwordFile"), "opencode.passwordFile") {
+                    let expanded = OttoLocations.expandingTilde(file, homeDirectory: homeDirectory)
+                    if expanded.hasPrefix("/") {
+                        configuration.openCode.passwordFile = expanded
+                    } else {
+                        problem("opencode.passwordFile", "expected an absolute path, got \"\(file)\"")
+                    }
                 }
             }
             if let api = object(root.member("externalApi"), "externalApi") {

@@ -109,7 +109,7 @@ struct WebhookNotifier: Sendable {
         case .connectionRefused: "connection refused"
         case .timedOut: "timed out"
         case .unreachable(let reason), .connectionLost(let reason), .badPayload(let reason): reason
-        case .httpStatus(let status): "HTTP \(status)"
+        case .httpStatus(let status), .unauthorized(let status, _): "HTTP \(status)"
         case .modelError(let name, _, _): name
         }
     }

@@ -31,6 +31,8 @@ public struct OpenCodeCatalog: Sendable, Equatable {
 public struct OpenCodeClient: OpenCodeCatalogSource {
     public let baseURL: String
     public let timeout: Duration
+    /// Sent as Basic auth on every call; nil for an OpenCode without a password.
+    public let credentials: OpenCodeCredentials?
     private let httpClient: HTTPClient
 
     /// Bodies larger than this are refused; the full models.dev catalog is about 3 MiB.
@@ -66,9 +68,13 @@ public struct OpenCodeClient: OpenCodeCatalogSource {
     /// Alive as long as the process, like the shared client; one per configured size (tests start several Ottos).
     private static let assistantClients = Mutex<[Int: HTTPClient]>([:])
 
-    public init(baseURL: String, timeout: Duration = .seconds(10), httpClient: HTTPClient = Self.sharedHTTPClient) {
+    public init(
+        baseURL: String, timeout: Duration = .seconds(10), credentials: OpenCodeCredentials? = nil,
+        httpClient: HTTPClient = Self.sharedHTTPClient
+    ) {
         self.baseURL = baseURL
         self.timeout = timeout
+        self.credentials = credentials
         self.httpClient = httpClient
     }
 
@@ -96,7 +102,7 @@ public struct OpenCodeClient: OpenCodeCatalogSource {
     /// One GET with the whole exchange, body included, bounded by `timeout`; anything but 200 is an error.
     func get(_ url: String) async throws(OpenCodeError) -> ByteBuffer {
         let (status, body) = try await exchange(.GET, url, body: nil, timeout: timeout, maxBody: Self.maxBodyBytes)
-        guard status == 200 else { throw OpenCodeError(url: url, cause: .httpStatus(status)) }
+        guard status == 200 else { throw OpenCodeError.http(url: url, status: status, body: body) }
         return body
     }
 
@@ -112,10 +118,12 @@ public struct OpenCodeClient: OpenCodeCatalogSource {
         guard timeout > .zero else { throw OpenCodeError(url: url, cause: .timedOut(seconds: seconds)) }
         do {
             let httpClient = self.httpClient
+            let authorization = credentials?.authorization
             let exchanged = try await withDeadline(timeout) { () async throws -> (status: Int, body: ByteBuffer) in
                 var request = HTTPClientRequest(url: url)
                 request.method = method
                 request.headers.add(name: "Accept", value: "application/json")
+                if let authorization { request.headers.add(name: "Authorization", value: authorization) }
                 if let body {
                     request.headers.add(name: "Content-Type", value: "application/json")
                     request.body = .bytes(body)
@@ -124,11 +132,17 @@ public struct OpenCodeClient: OpenCodeCatalogSource {
                 return (Int(response.status.code), try await response.body.collect(upTo: maxBody))
             }
             guard let exchanged else { throw OpenCodeError(url: url, cause: .timedOut(seconds: seconds)) }
+            // No route Otto calls answers 401 or 403 for any other reason: it is always about credentials.
+            if exchanged.status == 401 || exchanged.status == 403 {
+                throw OpenCodeError(
+                    url: url, cause: .unauthorized(status: exchanged.status, sentCredentials: authorization != nil))
+            }
             return exchanged
         } catch let error as OpenCodeError {
             throw error
         } catch {
-            throw OpenCodeError(url: url, cause: Self.cause(of: error, timeoutSeconds: seconds))
+            throw OpenCodeError(
+                url: url, cause: Self.cause(of: error, timeoutSeconds: seconds).redacted(by: credentials))
         }
     }
 

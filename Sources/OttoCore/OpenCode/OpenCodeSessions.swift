@@ -37,7 +37,7 @@ extension OpenCodeClient: OpenCodePrompting {
         switch status {
         case 200: return true
         case 404: return false
-        default: throw OpenCodeError(url: url, cause: .httpStatus(status))
+        default: throw OpenCodeError(url: url, cause: .httpStatus(status))  // a HEAD-like check: no body to quote
         }
     }
 
@@ -75,7 +75,7 @@ extension OpenCodeClient: OpenCodePrompting {
     {
         let (status, answer) = try await exchange(
             method, url, body: body, timeout: timeout, maxBody: Self.maxAnswerBytes)
-        guard status == 200 else { throw OpenCodeError(url: url, cause: .httpStatus(status)) }
+        guard status == 200 else { throw OpenCodeError.http(url: url, status: status, body: answer) }
         return answer
     }
 }

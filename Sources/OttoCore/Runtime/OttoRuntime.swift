@@ -86,11 +86,25 @@ public struct OttoRuntime: Sendable {
             throw StartupError(error.localizedDescription)
         }
 
+        let credentials: OpenCodeCredentials?
+        do {
+            credentials = try OpenCodeCredentials.resolve(configuration.openCode, environment: environment) { warning in
+                logger.warning("\(warning)")
+            }
+        } catch {
+            throw StartupError("cannot start: \(error.description)")
+        }
+        if let credentials {
+            logger.info(
+                "OpenCode credentials",
+                metadata: ["username": "\(credentials.username)", "from": "\(credentials.source)"])
+        }
         let source =
             openCode
             ?? OpenCodeClient(
                 baseURL: configuration.openCode.baseURL,
-                timeout: .seconds(configuration.openCode.requestTimeoutSeconds)
+                timeout: .seconds(configuration.openCode.requestTimeoutSeconds),
+                credentials: credentials
             )
         let catalog = ModelCatalogService(
             source: source,
@@ -124,7 +138,7 @@ public struct OttoRuntime: Sendable {
             interval: .seconds(configuration.catalogRefreshIntervalSeconds),
             logger: logger
         )
-        let openCodePrompts = OpenCodeClient(baseURL: configuration.openCode.baseURL)
+        let openCodePrompts = OpenCodeClient(baseURL: configuration.openCode.baseURL, credentials: credentials)
         let scheduler = Scheduler(
             database: database, resolver: resolver, openCode: openCodePrompts, configuration: configuration,
             logger: logger)
@@ -153,7 +167,7 @@ public struct OttoRuntime: Sendable {
         let assistant = AssistantService(
             resolver: resolver,
             openCode: OpenCodeClient(
-                baseURL: configuration.openCode.baseURL,
+                baseURL: configuration.openCode.baseURL, credentials: credentials,
                 httpClient: OpenCodeClient.assistantHTTPClient(maxConcurrent: configuration.assistant.maxConcurrent)),
             timeout: .seconds(configuration.scheduler.runTimeoutSeconds), retries: configuration.scheduler.retries,
             maxConcurrent: configuration.assistant.maxConcurrent, logger: logger)
