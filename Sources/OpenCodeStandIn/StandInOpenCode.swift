@@ -4,12 +4,14 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// A stand-in for an OpenCode server, for development and tests only: a real HTTP server that serves recorded
-/// real catalog data (`GET /config/providers`, `GET /config`) byte for byte, and can be told to fail, hang or
-/// return garbage so the catalog client is exercised over real HTTP.
+/// A stand-in for an OpenCode 1.x server, for development and tests only: a real HTTP server that serves the
+/// fixture's catalog (real models.dev data reshaped into the bodies of `GET /config/providers` and `GET /config`; it
+/// was never recorded from a server, see Tests/Fixtures/opencode/README.md) byte for byte, runs sessions and
+/// prompts, can require a password as `opencode serve` does, and can be told to fail, hang or return garbage so
+/// Otto's client is exercised over real HTTP.
 public final class StandInOpenCode: Sendable {
     public enum Mode: Sendable, Equatable {
-        /// Serve the recorded bodies.
+        /// Serve the fixture bodies.
         case normal
         /// Answer every request with this HTTP status.
         case failing(status: Int)

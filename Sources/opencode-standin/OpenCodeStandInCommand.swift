@@ -8,7 +8,7 @@ import OpenCodeStandIn
 struct OpenCodeStandInCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "opencode-standin",
-        abstract: "A stand-in OpenCode server serving recorded real catalog data (development and tests only).",
+        abstract: "A stand-in OpenCode 1.x server serving real models.dev catalog data (development and tests only).",
         discussion: """
             Serves GET /config/providers and GET /config from a fixture directory, byte for byte. It is not \
             OpenCode: use it when no real `opencode serve` is at hand. Control it while it runs:
