@@ -134,6 +134,21 @@ import Testing
         }
     }
 
+    /// OpenCode restarted with a password under a running Otto: the run fails at once with opencode_unauthorized,
+    /// saying what to set, and is not retried (a refused password does not get better by asking again).
+    @Test func aRunRefusedByOpenCodesPasswordIsOpencodeUnauthorizedAndNotRetried() async throws {
+        try await APIHarness.run(config: Self.config(scheduler: #", "retries": 2"#), runningServices: true) { api in
+            api.server.standIn.requirePassword("set-after-start")
+            try await api.createJob(Self.job("locked"))
+            let run = try await api.finishedRuns("locked", count: 1)[0]
+            #expect(run.status == .failed)
+            #expect(run.errorCode == "opencode_unauthorized")
+            #expect(run.attempts == 1)
+            #expect(run.errorMessage?.contains("asks for a password and Otto sent none (HTTP 401)") == true)
+            #expect(api.server.standIn.receivedPrompts.isEmpty)
+        }
+    }
+
     @Test func missedSlotsAreSkippedWithOneRunAndNoDrift() async throws {
         try await APIHarness.run(config: Self.config(), runningServices: true) { api in
             // Ten and a half one-minute slots have passed since the first one.
