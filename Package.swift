@@ -127,7 +127,8 @@ let package = Package(
         .testTarget(
             name: "OttoCoreTests",
             dependencies: [
-                "OttoCore", "OttoContracts", "OttoTestSupport", "CMallocTuning",
+                "OttoCore", "OttoContracts", "OttoTestSupport", "CMallocTuning", "OpenCodeStandIn",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ServiceLifecycleTestKit", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),

@@ -4,11 +4,13 @@ import Logging
 import NIOCore
 import Synchronization
 
-/// A stand-in for an OpenCode 1.x server, for development and tests only: a real HTTP server that serves the
-/// fixture's catalog (real models.dev data reshaped into the bodies of `GET /config/providers` and `GET /config`; it
-/// was never recorded from a server, see Tests/Fixtures/opencode/README.md) byte for byte, runs sessions and
-/// prompts, can require a password as `opencode serve` does, and can be told to fail, hang or return garbage so
-/// Otto's client is exercised over real HTTP.
+/// A stand-in for an OpenCode server, for development and tests only: a real HTTP server that speaks either of
+/// OpenCode's protocols (1.x at the root, 2.x under `/api/`; see StandInV1Routes.swift and StandInV2Routes.swift for
+/// where each route's shape comes from), serves the fixture's catalog (real models.dev data reshaped into the bodies
+/// of 1.x's `GET /config/providers` and `GET /config`, and mapped to 2.x's `ModelInfo`; it was never recorded from a
+/// server, see Tests/Fixtures/opencode/README.md), runs sessions and prompts, can require a password as
+/// `opencode serve` does, and can be told to fail, hang, return garbage, raise permission requests and questions,
+/// substitute models, report model errors or drop responses, so Otto's client is exercised over real HTTP.
 public final class StandInOpenCode: Sendable {
     public enum Mode: Sendable, Equatable {
         /// Serve the fixture bodies.
@@ -39,24 +41,81 @@ public final class StandInOpenCode: Sendable {
         }
     }
 
-    /// A prompt as the stand-in received it, for tests to check the model that was asked for.
+    /// A prompt as the stand-in received it, for tests to check what Otto sent.
     public struct ReceivedPrompt: Codable, Sendable, Equatable {
         public let sessionId: String
         public let sessionTitle: String
-        public let providerID: String
-        public let modelID: String
+        /// The model the prompt asked for (1.x: the prompt's `model`; 2.x: the session's); nil: none.
+        public let providerID: String?
+        public let modelID: String?
+        /// The agent (1.x: the prompt's; 2.x: the session's), nil when none was named.
+        public let agent: String?
+        /// 1.x: the prompt's `tools` map.
+        public let tools: [String: Bool]?
+        /// 2.x: the session's permission rules, as `action:resource:effect`.
+        public let permissions: [String]?
+        /// The message id Otto chose (1.x `messageID`, 2.x `id`).
+        public let messageID: String?
         public let text: String
         /// Epoch milliseconds when the prompt arrived.
         public let receivedAt: Int64
     }
 
-    private struct Session {
+    /// A permission request or question raised during a turn, pending until answered.
+    struct Pending: Sendable {
+        enum Kind: Sendable { case permission, question }
+        let id: String
+        let sessionID: String
+        let kind: Kind
+        /// Permission: the action and its resource; question: the question.
+        let action: String
+        let resource: String
+        var answer: String?
+    }
+
+    /// A message of a session, in the stand-in's own terms; each protocol's routes give it its shape.
+    struct StoredMessage: Sendable {
+        enum Role: Sendable { case user, assistant, idle }
+        let id: String
+        let role: Role
+        let created: Int64
+        var completed: Int64?
+        var text: String
+        var parentID: String?
+        var model: (provider: String, id: String)?
+        var agent: String?
+        var error: TurnError?
+        /// idle: `succeeded`, `failed` or `interrupted`.
+        var outcome: String?
+    }
+
+    /// A failed turn as the stand-in reports it.
+    struct TurnError: Sendable {
+        let name: String
+        let message: String
+        let retryable: Bool
+        let status: Int?
+        let retryAfterMs: Int?
+    }
+
+    struct Session {
         var title: String
         var aborted = false
         var prompts = 0
+        var messages: [StoredMessage] = []
+        /// 2.x: the session's own model, agent and permission rules.
+        var model: (provider: String, id: String)?
+        var agent: String?
+        var permissions: [String] = []
+        /// 2.x: turns admitted and not yet finished, and whether one is running (they run one at a time).
+        var queued = 0
+        var running = false
+        /// `[[drop]]` drops only the first response.
+        var dropped = false
+        let created: Int64
     }
 
-    private struct State {
+    struct State {
         var mode: Mode = .normal
         var providersBody: ByteBuffer
         var configBody: ByteBuffer
@@ -64,26 +123,47 @@ public final class StandInOpenCode: Sendable {
         var stopping = false
         var sessions: [String: Session] = [:]
         var nextSession = 1
+        var nextId = 1
         var prompts: [ReceivedPrompt] = []
         var aborts: [String] = []
         var credentials: (username: String, password: String)?
         var authorizationHeaders: [String] = []
+        var pending: [Pending] = []
+        /// Every refusal received, as `kind id answer`, for tests.
+        var answers: [String] = []
     }
 
-    private let state: Mutex<State>
+    let state: Mutex<State>
 
-    public init(providersBody: Data, configBody: Data) {
-        state = Mutex(State(providersBody: ByteBuffer(bytes: providersBody), configBody: ByteBuffer(bytes: configBody)))
+    /// Which protocol the routes speak, and the version the server reports.
+    public let protocolVersion: Int
+    public let version: String
+
+    /// - Parameters:
+    ///   - protocolVersion: 1 (routes at the root, as OpenCode 1.x) or 2 (under `/api/`, as OpenCode 2.1).
+    ///   - noDefaultModel: serve a configuration without a default model, as a stock install does.
+    public init(providersBody: Data, configBody: Data, protocolVersion: Int = 1, noDefaultModel: Bool = false) {
+        self.protocolVersion = protocolVersion == 2 ? 2 : 1
+        self.version = protocolVersion == 2 ? "2.1.2" : "1.1.53"
+        let config = noDefaultModel ? Data("{}".utf8) : configBody
+        state = Mutex(State(providersBody: ByteBuffer(bytes: providersBody), configBody: ByteBuffer(bytes: config)))
     }
 
     /// Serves `config-providers.json` and `config.json` from a fixture directory.
-    public convenience init(fixtureDirectory: String) throws {
+    public convenience init(fixtureDirectory: String, protocolVersion: Int = 1, noDefaultModel: Bool = false) throws {
         let directory = URL(fileURLWithPath: fixtureDirectory)
         self.init(
             providersBody: try Data(contentsOf: directory.appendingPathComponent("config-providers.json")),
-            configBody: try Data(contentsOf: directory.appendingPathComponent("config.json"))
+            configBody: try Data(contentsOf: directory.appendingPathComponent("config.json")),
+            protocolVersion: protocolVersion, noDefaultModel: noDefaultModel
         )
     }
+
+    /// How each refused request was answered, in order (`permission <id> reject`, `question <id> rejected`).
+    public var receivedAnswers: [String] { state.withLock { $0.answers } }
+
+    /// The requests still waiting for an answer.
+    public var pendingRequestCount: Int { state.withLock { $0.pending.filter { $0.answer == nil }.count } }
 
     public var mode: Mode {
         get { state.withLock { $0.mode } }
@@ -153,16 +233,6 @@ public final class StandInOpenCode: Sendable {
     public func router() -> Router<BasicRequestContext> {
         let router = Router()
         router.add(middleware: StandInAuthMiddleware(standIn: self))
-        router.get("/config/providers") { _, _ in
-            let body = self.state.withLock { state in
-                state.providersRequests += 1
-                return state.providersBody
-            }
-            return try await self.respond(with: body)
-        }
-        router.get("/config") { _, _ in
-            try await self.respond(with: self.state.withLock { $0.configBody })
-        }
         // Development control: `curl -X PUT --data fail:503 http://127.0.0.1:4096/__standin/mode`.
         router.put("/__standin/mode") { request, _ -> Response in
             let text = String(buffer: try await request.body.collect(upTo: 1024))
@@ -175,40 +245,6 @@ public final class StandInOpenCode: Sendable {
             self.mode = mode
             return Self.json(status: .ok, #"{"status":"ok"}"#)
         }
-        router.post("/session") { request, _ -> Response in
-            if let failure = try await self.failureResponse() { return failure }
-            struct Body: Decodable { let title: String? }
-            let buffer = try await request.body.collect(upTo: 1024 * 1024)
-            let title = (try? JSONDecoder().decode(Body.self, from: Data(buffer: buffer)))?.title ?? ""
-            let id = self.state.withLock { state in
-                let id = String(format: "ses_standin%06d", state.nextSession)
-                state.nextSession += 1
-                state.sessions[id] = Session(title: title)
-                return id
-            }
-            return Self.json(status: .ok, Self.encode(["id": id, "title": title]))
-        }
-        router.get("/session/:id") { _, context -> Response in
-            if let failure = try await self.failureResponse() { return failure }
-            let id = context.parameters.get("id") ?? ""
-            guard let session = self.state.withLock({ $0.sessions[id] }) else { return Self.notFound(id) }
-            return Self.json(status: .ok, Self.encode(["id": id, "title": session.title]))
-        }
-        router.post("/session/:id/abort") { _, context -> Response in
-            let id = context.parameters.get("id") ?? ""
-            let known = self.state.withLock { state in
-                guard state.sessions[id] != nil else { return false }
-                state.sessions[id]?.aborted = true
-                state.aborts.append(id)
-                return true
-            }
-            return known ? Self.json(status: .ok, "true") : Self.notFound(id)
-        }
-        router.post("/session/:id/message") { request, context -> Response in
-            let id = context.parameters.get("id") ?? ""
-            let buffer = try await request.body.collect(upTo: 16 * 1024 * 1024)
-            return try await self.answer(session: id, body: Data(buffer: buffer))
-        }
         router.get("/__standin/prompts") { _, _ -> Response in
             let prompts = self.receivedPrompts
             let data = (try? JSONEncoder().encode(prompts)) ?? Data("[]".utf8)
@@ -219,6 +255,7 @@ public final class StandInOpenCode: Sendable {
             self.setProvidersBody(Data(buffer: body))
             return Self.json(status: .ok, #"{"status":"ok"}"#)
         }
+        if protocolVersion == 2 { addV2Routes(to: router) } else { addV1Routes(to: router) }
         return router
     }
 
@@ -239,7 +276,7 @@ public final class StandInOpenCode: Sendable {
     }
 
     /// The mode's failure for session routes (`fail`, `hang`), or nil to answer normally.
-    private func failureResponse() async throws -> Response? {
+    func failureResponse() async throws -> Response? {
         switch mode {
         case .failing(let status):
             return Self.json(status: HTTPResponse.Status(code: status), Self.failureBody)
@@ -254,88 +291,250 @@ public final class StandInOpenCode: Sendable {
         }
     }
 
-    /// Answers a prompt. Markers in the text steer the answer, so tests exercise timeouts, retries and
-    /// concurrency for real:
+    /// Runs one turn of a session. Markers in the text steer it, so tests exercise timeouts, retries, refusals
+    /// and concurrency for real:
     /// - `[[sleep:MS]]` answers after MS milliseconds (sooner if the session is aborted);
     /// - `[[hang]]` answers only when the session is aborted (as OpenCode does, with `MessageAbortedError`);
-    /// - `[[fail:STATUS:N]]` answers HTTP STATUS to the first N prompts of the session;
-    /// - `[[size:BYTES]]` makes the answer's first text part BYTES long (up to 64 MiB).
-    /// The answer names the provider and model it was asked for.
-    private func answer(session id: String, body: Data) async throws -> Response {
-        if let failure = try await failureResponse() { return failure }
-        struct Model: Decodable {
-            let providerID: String
-            let modelID: String
+    /// - `[[size:BYTES]]` makes the answer's first text part BYTES long (up to 64 MiB);
+    /// - `[[permission]]` raises a permission request (`edit` of `notes.txt`) and waits for its answer;
+    /// - `[[question]]` raises a question and waits for its answer;
+    /// - `[[substitute:PROVIDER/MODEL]]` answers with that model instead of the one asked for;
+    /// - `[[model-error]]` fails the turn with a provider error inside a successful response;
+    /// - `[[model-error-once]]` fails the session's first turn with a retryable one (retry after 200 ms).
+    /// (`[[fail:STATUS:N]]` and `[[drop]]` act on the HTTP exchange; each protocol's routes handle them.)
+    /// The answer names the provider and model that answered.
+    func runTurn(session id: String, text: String, model requested: (provider: String, id: String)?, attempt: Int)
+        async throws -> (texts: [String], model: (provider: String, id: String), error: TurnError?)
+    {
+        var model = requested ?? defaultModel()
+        if let substitute = Self.marker("substitute", in: text), let slash = substitute.firstIndex(of: "/") {
+            model = (String(substitute[..<slash]), String(substitute[substitute.index(after: slash)...]))
         }
-        struct Part: Decodable {
-            let type: String
-            let text: String?
+        var wait: Duration? = Self.sleepMarker(text).map { .milliseconds($0) }
+        if text.contains("[[hang]]") { wait = .seconds(300) }
+        if let wait, try await !waitUnlessAborted(id, for: wait) {
+            return ([], model, Self.aborted)
         }
-        struct Body: Decodable {
-            let model: Model?
-            let parts: [Part]
+        var notes: [String] = []
+        for (marker, kind) in [("[[permission]]", Pending.Kind.permission), ("[[question]]", .question)]
+        where text.contains(marker) {
+            let requestId = raise(kind, in: id)
+            guard let answer = try await waitForAnswer(requestId, session: id) else { return ([], model, Self.aborted) }
+            notes.append("\(kind == .permission ? "permission" : "question") \(answer)")
         }
-        guard let request = try? JSONDecoder().decode(Body.self, from: body) else {
-            return Self.json(status: .badRequest, #"{"error":"expected {model, parts}"}"#)
+        if text.contains("[[model-error]]") {
+            return (
+                [], model,
+                TurnError(
+                    name: "APIError", message: "stand-in provider error: the model is overloaded", retryable: false,
+                    status: 400, retryAfterMs: nil)
+            )
         }
-        let text = request.parts.filter { $0.type == "text" }.compactMap(\.text).joined(separator: "\n")
-        let model = request.model ?? Model(providerID: "opencode", modelID: "default")
-        let now = Int64((Date().timeIntervalSince1970 * 1000).rounded())
-        let attempt: Int? = state.withLock { state in
+        if text.contains("[[model-error-once]]"), attempt == 1 {
+            return (
+                [], model,
+                TurnError(
+                    name: "APIError", message: "stand-in provider error: rate limited", retryable: true, status: 429,
+                    retryAfterMs: 200)
+            )
+        }
+        var reply = "stand-in reply from \(model.provider)/\(model.id)"
+        if let size = Self.sizeMarker(text), size > reply.utf8.count {
+            // A long answer, as a model writing a report gives: the reply padded to `size` bytes.
+            reply += " " + String(repeating: "x", count: size - reply.utf8.count - 1)
+        }
+        return ([reply] + notes + ["prompt: \(text.prefix(80))"], model, nil)
+    }
+
+    static let aborted = TurnError(
+        name: "MessageAbortedError", message: "The operation was aborted.", retryable: false, status: nil,
+        retryAfterMs: nil)
+
+    /// The model a prompt without one runs on: the configured default, else the catalog's first model (real
+    /// OpenCode also picks one itself).
+    func defaultModel() -> (provider: String, id: String) {
+        struct Config: Decodable { let model: String? }
+        let (config, providers) = state.withLock { ($0.configBody, $0.providersBody) }
+        if let model = (try? JSONDecoder().decode(Config.self, from: Data(buffer: config)))?.model,
+            let slash = model.firstIndex(of: "/")
+        {
+            return (String(model[..<slash]), String(model[model.index(after: slash)...]))
+        }
+        return Self.catalog(providers).first ?? ("opencode", "default")
+    }
+
+    /// The fixture's models as `(provider, model, status)`, in the body's order.
+    static func catalog(_ providers: ByteBuffer) -> [(provider: String, id: String)] {
+        catalogEntries(providers).map { ($0.provider, $0.id) }
+    }
+
+    static func catalogEntries(_ providers: ByteBuffer) -> [(provider: String, id: String, model: [String: Any])] {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(buffer: providers)) as? [String: Any],
+            let list = object["providers"] as? [[String: Any]]
+        else { return [] }
+        var entries: [(String, String, [String: Any])] = []
+        for provider in list {
+            guard let id = provider["id"] as? String, let models = provider["models"] as? [String: Any] else {
+                continue
+            }
+            for key in models.keys.sorted() {
+                if let model = models[key] as? [String: Any] { entries.append((id, key, model)) }
+            }
+        }
+        return entries
+    }
+
+    /// Waits `duration`; false when the session was aborted (or the server stops) first.
+    func waitUnlessAborted(_ id: String, for duration: Duration) async throws -> Bool {
+        let deadline = ContinuousClock.now + duration
+        while ContinuousClock.now < deadline {
+            let (aborted, stopping) = state.withLock { ($0.sessions[id]?.aborted ?? true, $0.stopping) }
+            if aborted || stopping { return false }
+            try await Task.sleep(for: min(.milliseconds(10), deadline - ContinuousClock.now))
+        }
+        return true
+    }
+
+    /// Raises a pending permission request or question for the session; returns its id.
+    func raise(_ kind: Pending.Kind, in session: String) -> String {
+        state.withLock { state in
+            let id = String(format: kind == .permission ? "per_standin%06d" : "que_standin%06d", state.nextId)
+            state.nextId += 1
+            let request =
+                kind == .permission
+                ? Pending(id: id, sessionID: session, kind: kind, action: "edit", resource: "notes.txt")
+                : Pending(id: id, sessionID: session, kind: kind, action: "Which file should I change?", resource: "")
+            state.pending.append(request)
+            return id
+        }
+    }
+
+    /// Waits up to 300 s for the request's answer; nil when the session was aborted first.
+    func waitForAnswer(_ requestId: String, session: String) async throws -> String? {
+        let deadline = ContinuousClock.now + .seconds(300)
+        while ContinuousClock.now < deadline {
+            let (answer, aborted, stopping) = state.withLock { state in
+                (
+                    state.pending.first { $0.id == requestId }?.answer, state.sessions[session]?.aborted ?? true,
+                    state.stopping
+                )
+            }
+            if let answer { return answer }
+            if aborted || stopping { return nil }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        return nil
+    }
+
+    /// Answers a pending request; false when there is none with that id (or it was answered already).
+    func answer(_ requestId: String, kind: Pending.Kind, with answer: String) -> Bool {
+        state.withLock { state in
+            guard let index = state.pending.firstIndex(where: { $0.id == requestId && $0.kind == kind }),
+                state.pending[index].answer == nil
+            else { return false }
+            state.pending[index].answer = answer
+            state.answers.append("\(kind == .permission ? "permission" : "question") \(requestId) \(answer)")
+            return true
+        }
+    }
+
+    /// The requests still waiting, optionally of one session.
+    func pendingRequests(_ kind: Pending.Kind, session: String? = nil) -> [Pending] {
+        state.withLock { state in
+            state.pending.filter { $0.kind == kind && $0.answer == nil && (session == nil || $0.sessionID == session) }
+        }
+    }
+
+    /// A new id in OpenCode's style for this server's own objects.
+    func newId(_ prefix: String) -> String {
+        state.withLock { state in
+            defer { state.nextId += 1 }
+            return String(format: "\(prefix)_standin%08d", state.nextId)
+        }
+    }
+
+    /// Records a prompt as received and counts it for its session; nil when the session does not exist.
+    func record(
+        session id: String, messageID: String?, text: String, model: (provider: String, id: String)?, agent: String?,
+        tools: [String: Bool]?, permissions: [String]?
+    ) -> Int? {
+        let now = Self.now()
+        return state.withLock { state in
             guard var session = state.sessions[id] else { return nil }
             session.prompts += 1
             state.sessions[id] = session
             state.prompts.append(
                 ReceivedPrompt(
-                    sessionId: id, sessionTitle: session.title, providerID: model.providerID,
-                    modelID: model.modelID, text: text, receivedAt: now))
+                    sessionId: id, sessionTitle: session.title, providerID: model?.provider, modelID: model?.id,
+                    agent: agent, tools: tools, permissions: permissions, messageID: messageID, text: text,
+                    receivedAt: now))
             return session.prompts
         }
-        guard let attempt else { return Self.notFound(id) }
-        if let (status, count) = Self.failMarker(text), attempt <= count {
-            return Self.json(status: HTTPResponse.Status(code: status), Self.failureBody)
-        }
-        var wait: Duration? = Self.sleepMarker(text).map { .milliseconds($0) }
-        if text.contains("[[hang]]") { wait = .seconds(300) }
-        if let wait {
-            let deadline = ContinuousClock.now + wait
-            while ContinuousClock.now < deadline {
-                let (aborted, stopping) = state.withLock { ($0.sessions[id]?.aborted ?? true, $0.stopping) }
-                if aborted || stopping {
-                    return Self.json(
-                        status: .ok,
-                        Self.encodeMessage(
-                            session: id, model: (model.providerID, model.modelID), texts: [],
-                            error: ["name": "MessageAbortedError", "data": ["message": "The operation was aborted."]]))
-                }
-                try await Task.sleep(for: min(.milliseconds(10), deadline - ContinuousClock.now))
-            }
-        }
-        var reply = "stand-in reply from \(model.providerID)/\(model.modelID)"
-        if let size = Self.sizeMarker(text), size > reply.utf8.count {
-            // A long answer, as a model writing a report gives: the reply padded to `size` bytes.
-            reply += " " + String(repeating: "x", count: size - reply.utf8.count - 1)
-        }
-        return Self.json(
-            status: .ok,
-            Self.encodeMessage(
-                session: id, model: (model.providerID, model.modelID), texts: [reply, "prompt: \(text.prefix(80))"],
-                error: nil))
     }
 
-    private static func encodeMessage(
-        session: String, model: (provider: String, id: String), texts: [String], error: [String: Any]?
-    ) -> String {
-        let (provider, modelID) = model
-        var info: [String: Any] = [
-            "id": "msg_standin", "role": "assistant", "sessionID": session, "providerID": provider, "modelID": modelID,
-        ]
-        if let error { info["error"] = error }
-        let parts: [[String: Any]] = [["type": "step-start"]] + texts.map { ["type": "text", "text": $0] }
-        return encode(["info": info, "parts": parts])
+    /// Creates a session; returns its id.
+    func createSession(title: String, configure: (inout Session) -> Void = { _ in }) -> String {
+        let now = Self.now()
+        return state.withLock { state in
+            let id = String(format: "ses_standin%06d", state.nextSession)
+            state.nextSession += 1
+            var session = Session(title: title, created: now)
+            configure(&session)
+            state.sessions[id] = session
+            return id
+        }
     }
 
-    private static func encode(_ object: [String: Any]) -> String {
+    func session(_ id: String) -> Session? { state.withLock { $0.sessions[id] } }
+
+    func updateSession(_ id: String, _ change: (inout Session) -> Void) -> Bool {
+        state.withLock { state in
+            guard var session = state.sessions[id] else { return false }
+            change(&session)
+            state.sessions[id] = session
+            return true
+        }
+    }
+
+    /// Marks the session aborted; false when it does not exist.
+    func abortSession(_ id: String) -> Bool {
+        state.withLock { state in
+            guard state.sessions[id] != nil else { return false }
+            state.sessions[id]?.aborted = true
+            state.aborts.append(id)
+            return true
+        }
+    }
+
+    /// Whether the response to this prompt is to be dropped (`[[drop]]`, the session's first time only).
+    func shouldDrop(_ text: String, session id: String) -> Bool {
+        guard text.contains("[[drop]]") else { return false }
+        return state.withLock { state in
+            guard state.sessions[id]?.dropped == false else { return false }
+            state.sessions[id]?.dropped = true
+            return true
+        }
+    }
+
+    /// A response whose head may go out but whose body never completes: the connection is cut, as when a proxy or
+    /// the network loses an answer the server already acted on.
+    static func droppedResponse() -> Response {
+        struct Dropped: Error {}
+        return Response(
+            status: .ok, headers: [.contentType: "application/json"],
+            body: ResponseBody { _ in throw Dropped() })
+    }
+
+    static func now() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
+
+    static func marker(_ name: String, in text: String) -> String? {
+        guard let range = text.range(of: "[[\(name):"), let end = text[range.upperBound...].range(of: "]]") else {
+            return nil
+        }
+        return String(text[range.upperBound..<end.lowerBound])
+    }
+
+    static func encode(_ object: Any) -> String {
         let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }
@@ -366,11 +565,11 @@ public final class StandInOpenCode: Sendable {
     /// A failure as 1.x's `ErrorMiddleware` writes one: `NamedError.Unknown(...).toObject()`.
     static let failureBody = #"{"name":"UnknownError","data":{"message":"stand-in failure"}}"#
 
-    private static func notFound(_ id: String) -> Response {
+    static func notFound(_ id: String) -> Response {
         json(status: .notFound, encode(["name": "NotFoundError", "data": ["message": "Session not found: \(id)"]]))
     }
 
-    private func respond(with body: ByteBuffer) async throws -> Response {
+    func respond(with body: ByteBuffer) async throws -> Response {
         switch mode {
         case .normal:
             return Response(
@@ -397,7 +596,7 @@ public final class StandInOpenCode: Sendable {
         }
     }
 
-    private static func json(status: HTTPResponse.Status, _ text: String) -> Response {
+    static func json(status: HTTPResponse.Status, _ text: String) -> Response {
         Response(
             status: status,
             headers: [.contentType: "application/json"],

@@ -48,6 +48,8 @@ public struct EffectiveModel: Codable, Equatable, Sendable {
         case flowDefault = "flow_default"
         case globalDefault = "global_default"
         case fallbackGlobalDefault = "fallback_global_default"
+        /// No model is chosen anywhere: OpenCode picks one itself.
+        case openCodeDefault = "opencode_default"
         case unresolved
 
         public init(_ source: ModelSource) {
@@ -56,6 +58,7 @@ public struct EffectiveModel: Codable, Equatable, Sendable {
             case .flowDefault: self = .flowDefault
             case .globalDefault: self = .globalDefault
             case .fallbackGlobalDefault: self = .fallbackGlobalDefault
+            case .openCodeDefault: self = .openCodeDefault
             }
         }
     }
@@ -289,12 +292,26 @@ public struct AssistantMessageRequest: Codable, Equatable, Sendable {
 /// The assistant's answer, the session to continue with, and the model that answered.
 public struct AssistantMessageResponse: Codable, Equatable, Sendable {
     public struct Model: Codable, Equatable, Sendable {
-        public let ref: ModelRef
+        /// The model Otto asked for; null when OpenCode chose (`source` `opencode_default`).
+        public let ref: ModelRef?
         public let source: ModelSource
+        /// The model that answered, as OpenCode reported it.
+        public let answeredBy: ModelRef?
 
-        public init(ref: ModelRef, source: ModelSource) {
+        public init(ref: ModelRef?, source: ModelSource, answeredBy: ModelRef? = nil) {
             self.ref = ref
             self.source = source
+            self.answeredBy = answeredBy
+        }
+
+        private enum CodingKeys: String, CodingKey { case ref, source, answeredBy }
+
+        /// Every key, null included: a client reads `model.ref` and `model.answeredBy` without guessing.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(ref, forKey: .ref)
+            try container.encode(source, forKey: .source)
+            try container.encode(answeredBy, forKey: .answeredBy)
         }
     }
 

@@ -40,6 +40,9 @@ public enum ModelSource: String, Codable, Sendable, CaseIterable {
     case globalDefault = "global_default"
     /// OpenCode's global default, because the chosen model is not in the catalog.
     case fallbackGlobalDefault = "fallback_global_default"
+    /// Nothing chose a model and OpenCode names no global default: the prompt went without one and OpenCode chose
+    /// (the run's `answeredBy` says which).
+    case openCodeDefault = "opencode_default"
 }
 
 /// Where the catalog currently served came from.

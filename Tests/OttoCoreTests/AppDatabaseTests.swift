@@ -65,6 +65,7 @@ final class TestClock: Sendable {
         #expect(
             try fixture.database.appliedMigrations() == [
                 "v1-jobs-runs-audit", "v2-jobs-by-creation", "v3-execution", "v4-audit-lane-and-origin",
+                "v5-answered-by-and-opencode-default",
             ])
         try await fixture.create("kept")
 
@@ -73,12 +74,13 @@ final class TestClock: Sendable {
         #expect(
             try second.appliedMigrations() == [
                 "v1-jobs-runs-audit", "v2-jobs-by-creation", "v3-execution", "v4-audit-lane-and-origin",
+                "v5-answered-by-and-opencode-default",
             ])
         #expect(try await second.job(id: "kept") != nil)
         let rows = try await second.writer.read { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations")
         }
-        #expect(rows == 4)
+        #expect(rows == 5)
         let journal = try await second.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
         let tables = try await second.writer.read { db in

@@ -246,12 +246,13 @@ import Testing
 
     @Test func aSessionIdFromOpenCodeIsCheckedLikeAClients() throws {
         for bad in ["../../config", "a b", String(repeating: "a", count: 129), "", "ses\u{202E}"] {
-            let body = Data(try JSONEncoder().encode(["id": bad]))
-            #expect(throws: OpenCodePayloads.PayloadError.self) {
-                _ = try OpenCodePayloads.sessionId(fromSessionBody: body)
+            let error = #expect(throws: OpenCodeError.self) {
+                _ = try OpenCodeClient.checkedSessionId(bad, url: "http://127.0.0.1:4096/session")
             }
+            #expect(error?.code == "opencode_bad_response")
+            #expect(error?.message.contains(bad.isEmpty ? "\"id\"" : "letters, digits") == true)
+            if bad.count > 3 { #expect(error?.message.contains(bad) == false, "never echoed") }
         }
-        let good = Data(#"{"id": "ses_01HZX-abc"}"#.utf8)
-        #expect(try OpenCodePayloads.sessionId(fromSessionBody: good) == "ses_01HZX-abc")
+        #expect(try OpenCodeClient.checkedSessionId("ses_01HZX-abc", url: "u") == "ses_01HZX-abc")
     }
 }

@@ -56,7 +56,7 @@ final class FixedCatalog: CatalogSnapshotProviding {
 
         let byJob = try resolver.resolve(flow: flow, jobModelRef: Self.ref("job/model"))
         #expect(byJob == ResolvedModel(ref: Self.ref("job/model"), source: .job, requested: nil))
-        #expect(byJob.providerId == "job" && byJob.modelId == "model")
+        #expect(byJob.ref?.providerId == "job" && byJob.ref?.modelId == "model")
 
         let byFlow = try resolver.resolve(flow: flow, jobModelRef: nil)
         #expect(byFlow == ResolvedModel(ref: Self.ref("flow/model"), source: .flowDefault, requested: nil))
@@ -103,7 +103,9 @@ final class FixedCatalog: CatalogSnapshotProviding {
         #expect(logs.all.filter { $0.level == .warning }.count == 2)
     }
 
-    @Test func withoutAnAvailableGlobalDefaultResolutionFailsClearly() async throws {
+    /// A chosen model that is gone, with no usable global default, is an error; with nothing chosen and no global
+    /// default (a stock OpenCode install), OpenCode chooses.
+    @Test func withoutAnAvailableGlobalDefaultAChosenModelFailsAndNoChoiceLetsOpenCodeChoose() async throws {
         let home = try TemporaryHome()
         defer { home.remove() }
         let catalog = FixedCatalog(Self.catalog, globalDefault: "gone/global")
@@ -116,10 +118,15 @@ final class FixedCatalog: CatalogSnapshotProviding {
                 == "no model available for flow heartbeat: gone/job is not in the catalog and OpenCode's global default gone/global is not in the catalog either"
         )
         catalog.replace(Self.catalog, globalDefault: nil)
-        let none = #expect(throws: ModelResolutionError.self) {
-            try resolver.resolve(flow: .heartbeat, jobModelRef: nil)
+        let gone = #expect(throws: ModelResolutionError.self) {
+            try resolver.resolve(flow: .heartbeat, jobModelRef: Self.ref("gone/job"))
         }
-        #expect(none?.message.contains("OpenCode names no global default model") == true)
+        #expect(gone?.message.contains("OpenCode names no global default model") == true)
+        let none = try resolver.resolve(flow: .heartbeat, jobModelRef: nil)
+        #expect(none == ResolvedModel(ref: nil, source: .openCodeDefault, requested: nil))
+        #expect(
+            resolver.effectiveModel(flow: .heartbeat, jobModelRef: nil)
+                == EffectiveModel(ref: nil, source: .openCodeDefault))
     }
 
     @Test func defaultAndCatalogChangesApplyToTheNextResolution() async throws {

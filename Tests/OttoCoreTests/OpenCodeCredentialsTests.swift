@@ -98,9 +98,10 @@ import Testing
             let right = OpenCodeCredentials(username: "opencode", password: Self.password, source: "test")
             let client = OpenCodeClient(baseURL: server.baseURL, credentials: right)
             #expect(try await client.fetchCatalog().refs.count == 4_803)
-            let session = try await client.createSession(title: "t", timeout: .seconds(5))
+            let session = try await client.createSession(OpenCodeSessionRequest(title: "t"), timeout: .seconds(5))
             _ = try await client.prompt(
-                sessionId: session, model: try ModelRef(parsing: "openai/gpt-5"), text: "hi", timeout: .seconds(5))
+                sessionId: session, OpenCodePrompt(text: "hi", model: try ModelRef(parsing: "openai/gpt-5")),
+                timeout: .seconds(5))
             let expected = "Basic " + Data("opencode:\(Self.password)".utf8).base64EncodedString()
             #expect(server.standIn.receivedAuthorizations.count >= 4)
             #expect(server.standIn.receivedAuthorizations.allSatisfy { $0 == expected })
@@ -117,7 +118,7 @@ import Testing
             let wrong = OpenCodeCredentials(username: "opencode", password: wrongPassword, source: "test")
             let refused = await #expect(throws: OpenCodeError.self) {
                 try await OpenCodeClient(baseURL: server.baseURL, credentials: wrong)
-                    .createSession(title: "t", timeout: .seconds(5))
+                    .createSession(OpenCodeSessionRequest(title: "t"), timeout: .seconds(5))
             }
             #expect(refused?.cause == .unauthorized(status: 401, sentCredentials: true))
             let message = refused?.message ?? ""
@@ -135,7 +136,7 @@ import Testing
                 try await OpenCodeClient(baseURL: server.baseURL).fetchCatalog()
             }
             #expect(
-                error?.message == "OpenCode at \(server.baseURL)/config/providers answered HTTP 400: stand-in failure")
+                error?.message == "OpenCode at \(server.baseURL)/global/health answered HTTP 400: stand-in failure")
         }
         // 1.x NamedErrors with and without a message, 2.x structured errors, and plain text.
         let bodies: [(String, String?)] = [

@@ -20,7 +20,7 @@ import Testing
             #expect(FileManager.default.fileExists(atPath: home.stateDatabasePath))
             #expect(FileManager.default.fileExists(atPath: home.catalogCachePath))
             #expect(
-                try runtime.resolver.resolve(flow: .heartbeat, jobModelRef: nil).ref.description
+                try runtime.resolver.resolve(flow: .heartbeat, jobModelRef: nil).ref?.description
                     == "anthropic/claude-opus-4-7")
 
             let token = try String(contentsOfFile: home.tokenPath, encoding: .utf8)
@@ -61,7 +61,7 @@ import Testing
         }
         #expect(
             error?.message
-                == "cannot start: the first model catalog fetch failed: cannot reach OpenCode at \(url)/config/providers: connection refused (is `opencode serve` running there?)"
+                == "cannot start: the first model catalog fetch failed: cannot reach OpenCode at \(url): connection refused (is `opencode serve` running there?)"
         )
     }
 

@@ -17,11 +17,13 @@ import Testing
             + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)"
     }
 
-    @Test func abandonedMessagesAreAbortedAndTheInFlightBoundIsA429() async throws {
+    @Test(arguments: openCodeProtocols) func abandonedMessagesAreAbortedAndTheInFlightBoundIsA429(protocolVersion: Int)
+        async throws
+    {
         let home = try TemporaryHome()
         defer { home.remove() }
         try home.writeConfig(Self.config)
-        try await withStandInOpenCode { server in
+        try await withStandInOpenCode(fixtureStandIn(protocolVersion: protocolVersion)) { server in
             let otto = try await RunningOtto.start(home: home, openCode: server.baseURL)
             defer { otto.child.signal(SIGTERM) }
             // Three hung prompts fill the bound.

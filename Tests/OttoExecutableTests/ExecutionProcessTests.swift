@@ -15,8 +15,10 @@ import Testing
 
     static var now: Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 
-    @Test func aJobRunsOnTheModelOttoctlChoosesAndTheRunsShowIt() async throws {
-        try await LiveOtto.run(config: "{\(Self.fastScheduler)}") { otto in
+    @Test(arguments: openCodeProtocols) func aJobRunsOnTheModelOttoctlChoosesAndTheRunsShowIt(protocolVersion: Int)
+        async throws
+    {
+        try await LiveOtto.run(config: "{\(Self.fastScheduler)}", protocolVersion: protocolVersion) { otto in
             _ = try await otto.api(
                 "/external/jobs", method: "POST",
                 body:
@@ -60,8 +62,10 @@ import Testing
         }
     }
 
-    @Test func theHeartbeatAndWatchdogRunOnTheirFlowsModels() async throws {
-        try await LiveOtto.run(config: "{\(Self.fastScheduler)}") { otto in
+    @Test(arguments: openCodeProtocols) func theHeartbeatAndWatchdogRunOnTheirFlowsModels(protocolVersion: Int)
+        async throws
+    {
+        try await LiveOtto.run(config: "{\(Self.fastScheduler)}", protocolVersion: protocolVersion) { otto in
             #expect(try await otto.ctl(["model", "defaults", "set", "heartbeat", "openai/gpt-5"]).status == 0)
             #expect(
                 try await otto.ctl([
@@ -91,15 +95,15 @@ import Testing
         }
     }
 
-    @Test func ottoctlAskAnswersOnTheAssistantsModel() async throws {
-        try await LiveOtto.run { otto in
+    @Test(arguments: openCodeProtocols) func ottoctlAskAnswersOnTheAssistantsModel(protocolVersion: Int) async throws {
+        try await LiveOtto.run(protocolVersion: protocolVersion) { otto in
             #expect(
                 try await otto.ctl(["model", "defaults", "set", "interactiveAssistant", "openai/gpt-5"]).status == 0)
             let first = try await otto.ctl(["ask", "What is on today?"])
             #expect(first.status == 0, "\(first.stderr)")
             #expect(first.stdout == "stand-in reply from openai/gpt-5\nprompt: What is on today?\n")
             let note = try #require(first.stderr.split(separator: "\n").last.map(String.init))
-            #expect(note.hasPrefix("model openai/gpt-5 (flow_default), session "))
+            #expect(note.hasPrefix("model openai/gpt-5 (flow_default), answered by openai/gpt-5, session "))
             let session = String(note.split(separator: " ").last ?? "")
 
             let json = try await otto.ctl(["ask", "--session", session, "--json", "And tomorrow?"])
@@ -124,11 +128,13 @@ import Testing
         }
     }
 
-    @Test func killDashNineMidRunIsRecoveredAtTheNextStart() async throws {
+    @Test(arguments: openCodeProtocols) func killDashNineMidRunIsRecoveredAtTheNextStart(protocolVersion: Int)
+        async throws
+    {
         let home = try TemporaryHome()
         defer { home.remove() }
         try home.writeConfig("{\(Self.fastScheduler)}")
-        try await withStandInOpenCode { server in
+        try await withStandInOpenCode(fixtureStandIn(protocolVersion: protocolVersion)) { server in
             let first = try await RunningOtto.start(home: home, openCode: server.baseURL)
             _ = try await first.api(
                 "/external/jobs", method: "POST",

@@ -23,11 +23,13 @@ struct LiveOtto: Sendable {
     static let quietConfig = #"{"heartbeat": {"enabled": false}, "watchdog": {"enabled": false}}"#
 
     /// - Parameter config: the config file to start with; nil lets Otto create its default one.
-    static func run(config: String? = quietConfig, _ body: @Sendable (LiveOtto) async throws -> Void) async throws {
+    static func run(
+        config: String? = quietConfig, protocolVersion: Int = 1, _ body: @Sendable (LiveOtto) async throws -> Void
+    ) async throws {
         let home = try TemporaryHome()
         defer { home.remove() }
         if let config { try home.writeConfig(config) }
-        try await withStandInOpenCode { server in
+        try await withStandInOpenCode(fixtureStandIn(protocolVersion: protocolVersion)) { server in
             let otto = try ChildProcess(
                 BuiltProducts.executable("otto"), environment: home.environment(openCode: server.baseURL))
             defer {
@@ -276,11 +278,17 @@ struct LiveOtto: Sendable {
         try await LiveOtto.run { otto in
             let escape = "\u{1B}["
             let piped = try await otto.ctl(["model", "defaults", "show"])
-            #expect(piped.stdout.contains("heartbeat             inherit\n"))
+            #expect(
+                piped.stdout.contains(
+                    "heartbeat             inherit (anthropic/claude-opus-4-7, OpenCode's global default)\n"))
             #expect(!piped.stdout.contains(escape))
 
             let terminal = try await otto.ctlOnTerminal(["model", "defaults", "show"])
-            #expect(terminal.contains("heartbeat             \(escape)2minherit\(escape)0m"), "\(terminal)")
+            #expect(
+                terminal.contains(
+                    "heartbeat             \(escape)2minherit\(escape)0m\(escape)2m (anthropic/claude-opus-4-7, OpenCode's global default)\(escape)0m"
+                ),
+                "\(terminal)")
             let error = try await otto.ctlOnTerminal(["task", "show", "ghost"])
             #expect(error.contains("\(escape)31mottoctl:\(escape)0m no job with id \"ghost\""), "\(error)")
 

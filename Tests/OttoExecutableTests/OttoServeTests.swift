@@ -58,7 +58,7 @@ import Testing
         let lines = result.stderr.split(separator: "\n")
         #expect(
             lines.last
-                == "otto: cannot start: the first model catalog fetch failed: cannot reach OpenCode at \(url)/config/providers: connection refused (is `opencode serve` running there?)"
+                == "otto: cannot start: the first model catalog fetch failed: cannot reach OpenCode at \(url): connection refused (is `opencode serve` running there?)"
         )
         #expect(!result.stderr.contains("otto is running"))
     }
@@ -71,7 +71,7 @@ import Testing
         let password = "pw-0penCode-\(UUID().uuidString.prefix(8))"
         try await withStandInOpenCode { server in
             server.standIn.requirePassword(password)
-            let providers = server.baseURL + "/config/providers"
+            let providers = server.baseURL
             let none = try await ChildProcess.run(
                 Self.otto, arguments: ["serve"], environment: home.environment(openCode: server.baseURL))
             #expect(none.status == 1)

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import OpenCodeStandIn
 import OttoContracts
 import OttoCore
 import OttoServer
@@ -32,8 +33,10 @@ struct APIHarness: Sendable {
     /// Runs `body` against a fresh Otto; `.router` by default, `.live` for a real socket.
     static func run(
         _ setup: TestingSetup = .router,
+        openCode standIn: StandInOpenCode = fixtureStandIn(),
         config: String = quietConfig,
         runningServices: Bool = false,
+        environment extra: [String: String] = [:],
         prepare: (TemporaryHome) throws -> Void = { _ in },
         _ body: @Sendable (APIHarness) async throws -> Void
     ) async throws {
@@ -41,11 +44,11 @@ struct APIHarness: Sendable {
         defer { home.remove() }
         try home.writeConfig(config)
         try prepare(home)
-        try await withStandInOpenCode { server in
+        try await withStandInOpenCode(standIn) { server in
             let logs = CapturedLogs()
             let logger = logs.logger()
             let runtime = try await OttoRuntime.bootstrap(
-                environment: home.environment(openCode: server.baseURL),
+                environment: home.environment(openCode: server.baseURL, extra: extra),
                 logger: logger
             )
             let services = ExternalAPIServices(runtime: runtime, logger: logger)

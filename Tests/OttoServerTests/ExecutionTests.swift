@@ -32,10 +32,14 @@ import Testing
         String(decoding: try! JSONEncoder().encode(text), as: UTF8.self)
     }
 
-    @Test func eachRunUsesTheModelThatJobFlowDefaultAndGlobalDefaultChooseAtThatMoment() async throws {
+    @Test(arguments: openCodeProtocols) func eachRunUsesTheModelThatJobFlowDefaultAndGlobalDefaultChooseAtThatMoment(
+        protocolVersion: Int
+    ) async throws {
         let config = Self.config(
             extra: #", "modelManagement": {"flowDefaults": {"scheduledTasks": "openai/gpt-5"}}"#)
-        try await APIHarness.run(config: config, runningServices: true) { api in
+        try await APIHarness.run(
+            openCode: fixtureStandIn(protocolVersion: protocolVersion), config: config, runningServices: true
+        ) { api in
             try await api.createJob(Self.job("digest", #""scheduleType": "recurring", "cadenceMinutes": 60"#))
             var run = try await api.finishedRuns("digest", count: 1)[0]
             #expect(run.status == .success)
@@ -89,8 +93,13 @@ import Testing
         }
     }
 
-    @Test func aJobDueInTwoSecondsStartsWithinASecondOfItsTime() async throws {
-        try await APIHarness.run(config: Self.config(scheduler: #", "tickSeconds": 30"#), runningServices: true) {
+    @Test(arguments: openCodeProtocols) func aJobDueInTwoSecondsStartsWithinASecondOfItsTime(protocolVersion: Int)
+        async throws
+    {
+        try await APIHarness.run(
+            openCode: fixtureStandIn(protocolVersion: protocolVersion),
+            config: Self.config(scheduler: #", "tickSeconds": 30"#), runningServices: true
+        ) {
             api in
             let due = Self.now + 2_000
             try await api.createJob(Self.job("soon", runAt: due))
@@ -102,8 +111,12 @@ import Testing
         }
     }
 
-    @Test func aOneShotEndsCompletedOrFailedAndRunNowRunsItAgain() async throws {
-        try await APIHarness.run(config: Self.config(), runningServices: true) { api in
+    @Test(arguments: openCodeProtocols) func aOneShotEndsCompletedOrFailedAndRunNowRunsItAgain(protocolVersion: Int)
+        async throws
+    {
+        try await APIHarness.run(
+            openCode: fixtureStandIn(protocolVersion: protocolVersion), config: Self.config(), runningServices: true
+        ) { api in
             try await api.createJob(Self.job("once"))
             try await api.createJob(Self.job("mute", prompt: nil))
             #expect(try await api.finishedRuns("once", count: 1)[0].status == .success)
@@ -136,8 +149,13 @@ import Testing
 
     /// OpenCode restarted with a password under a running Otto: the run fails at once with opencode_unauthorized,
     /// saying what to set, and is not retried (a refused password does not get better by asking again).
-    @Test func aRunRefusedByOpenCodesPasswordIsOpencodeUnauthorizedAndNotRetried() async throws {
-        try await APIHarness.run(config: Self.config(scheduler: #", "retries": 2"#), runningServices: true) { api in
+    @Test(arguments: openCodeProtocols) func aRunRefusedByOpenCodesPasswordIsOpencodeUnauthorizedAndNotRetried(
+        protocolVersion: Int
+    ) async throws {
+        try await APIHarness.run(
+            openCode: fixtureStandIn(protocolVersion: protocolVersion),
+            config: Self.config(scheduler: #", "retries": 2"#), runningServices: true
+        ) { api in
             api.server.standIn.requirePassword("set-after-start")
             try await api.createJob(Self.job("locked"))
             let run = try await api.finishedRuns("locked", count: 1)[0]
@@ -149,8 +167,12 @@ import Testing
         }
     }
 
-    @Test func missedSlotsAreSkippedWithOneRunAndNoDrift() async throws {
-        try await APIHarness.run(config: Self.config(), runningServices: true) { api in
+    @Test(arguments: openCodeProtocols) func missedSlotsAreSkippedWithOneRunAndNoDrift(protocolVersion: Int)
+        async throws
+    {
+        try await APIHarness.run(
+            openCode: fixtureStandIn(protocolVersion: protocolVersion), config: Self.config(), runningServices: true
+        ) { api in
             // Ten and a half one-minute slots have passed since the first one.
             let first = Self.now - 10 * 60_000 - 30_000
             try await api.createJob(
@@ -165,8 +187,13 @@ import Testing
         }
     }
 
-    @Test func aRunPastItsTimeLimitIsAbortedInOpenCodeAndRecordedAsATimeout() async throws {
-        try await APIHarness.run(config: Self.config(scheduler: #", "runTimeoutSeconds": 1"#), runningServices: true) {
+    @Test(arguments: openCodeProtocols) func aRunPastItsTimeLimitIsAbortedInOpenCodeAndRecordedAsATimeout(
+        protocolVersion: Int
+    ) async throws {
+        try await APIHarness.run(
+            openCode: fixtureStandIn(protocolVersion: protocolVersion),
+            config: Self.config(scheduler: #", "runTimeoutSeconds": 1"#), runningServices: true
+        ) {
             api in
             try await api.createJob(Self.job("stuck", prompt: "think forever [[hang]]"))
             let run = try await api.finishedRuns("stuck", count: 1)[0]
@@ -179,8 +206,12 @@ import Testing
         }
     }
 
-    @Test func aTransientFailureIsRetriedAndAPermanentOneIsNot() async throws {
-        try await APIHarness.run(config: Self.config(), runningServices: true) { api in
+    @Test(arguments: openCodeProtocols) func aTransientFailureIsRetriedAndAPermanentOneIsNot(protocolVersion: Int)
+        async throws
+    {
+        try await APIHarness.run(
+            openCode: fixtureStandIn(protocolVersion: protocolVersion), config: Self.config(), runningServices: true
+        ) { api in
             try await api.createJob(Self.job("flaky", prompt: "busy day [[fail:503:2]]"))
             try await api.createJob(Self.job("broken", prompt: "bad request [[fail:400:5]]"))
             let flaky = try await api.finishedRuns("flaky", count: 1, within: .seconds(20))[0]
@@ -194,9 +225,13 @@ import Testing
         }
     }
 
-    @Test func aHungRunDoesNotHoldUpOtherJobsAndKeepsItsLease() async throws {
+    @Test(arguments: openCodeProtocols) func aHungRunDoesNotHoldUpOtherJobsAndKeepsItsLease(protocolVersion: Int)
+        async throws
+    {
         let config = Self.config(scheduler: #", "runTimeoutSeconds": 120, "leaseSeconds": 2"#)
-        try await APIHarness.run(config: config, runningServices: true) {
+        try await APIHarness.run(
+            openCode: fixtureStandIn(protocolVersion: protocolVersion), config: config, runningServices: true
+        ) {
             api in
             try await api.createJob(Self.job("hung", prompt: "never answers [[hang]]"))
             try await api.waitUntilRunning("hung")
@@ -211,9 +246,13 @@ import Testing
         }
     }
 
-    @Test func tenHungRunsNeitherHoldBackEachOtherNorACatalogRefreshOrTheAssistant() async throws {
+    @Test(arguments: openCodeProtocols) func tenHungRunsNeitherHoldBackEachOtherNorACatalogRefreshOrTheAssistant(
+        protocolVersion: Int
+    ) async throws {
         let config = Self.config(scheduler: #", "runTimeoutSeconds": 120, "maxConcurrentRuns": 10"#)
-        try await APIHarness.run(config: config, runningServices: true) { api in
+        try await APIHarness.run(
+            openCode: fixtureStandIn(protocolVersion: protocolVersion), config: config, runningServices: true
+        ) { api in
             for index in 0..<10 { try await api.createJob(Self.job("hung-\(index)", prompt: "[[hang]] \(index)")) }
             for _ in 0..<200 where api.server.standIn.receivedPrompts.count < 10 {
                 try await Task.sleep(for: .milliseconds(25))
@@ -226,9 +265,13 @@ import Testing
         }
     }
 
-    @Test func aGracefulStopRecordsTheRunAsInterruptedAndTheOneShotRunsAgainLater() async throws {
-        try await APIHarness.run(config: Self.config(scheduler: #", "runTimeoutSeconds": 120"#), runningServices: true)
-        {
+    @Test(arguments: openCodeProtocols) func aGracefulStopRecordsTheRunAsInterruptedAndTheOneShotRunsAgainLater(
+        protocolVersion: Int
+    ) async throws {
+        try await APIHarness.run(
+            openCode: fixtureStandIn(protocolVersion: protocolVersion),
+            config: Self.config(scheduler: #", "runTimeoutSeconds": 120"#), runningServices: true
+        ) {
             api in
             try await api.createJob(Self.job("hung", prompt: "never answers [[hang]]"))
             try await api.waitUntilRunning("hung")
@@ -245,13 +288,16 @@ import Testing
         }
     }
 
-    @Test func theWatchdogReportsEachFailureOnceAndSkipsWhenThereIsNone() async throws {
+    @Test(arguments: openCodeProtocols) func theWatchdogReportsEachFailureOnceAndSkipsWhenThereIsNone(
+        protocolVersion: Int
+    ) async throws {
         try await withWebhookReceiver { receiver in
             let config = Self.config(
                 extra: #", "notifications": {"webhookUrl": "\#(receiver.url)?token=secret"}"#
                     + #", "modelManagement": {"flowDefaults": {"watchdogFailures": "openai/gpt-5"}}"#
             )
             try await APIHarness.run(
+                openCode: fixtureStandIn(protocolVersion: protocolVersion),
                 config: config.replacingOccurrences(of: #""watchdog": {"enabled": false}"#, with: #""watchdog": {}"#),
                 runningServices: true
             ) { api in
@@ -298,12 +344,15 @@ import Testing
         }
     }
 
-    @Test func aWebhookThatFailsIsNotedOnTheRunAndNeverFailsIt() async throws {
+    @Test(arguments: openCodeProtocols) func aWebhookThatFailsIsNotedOnTheRunAndNeverFailsIt(protocolVersion: Int)
+        async throws
+    {
         let config = Self.config(
             extra:
                 #", "notifications": {"webhookUrl": "http://127.0.0.1:\#(closedLoopbackPort())/hooks/secret-path?token=secret"}"#
         )
         try await APIHarness.run(
+            openCode: fixtureStandIn(protocolVersion: protocolVersion),
             config: config.replacingOccurrences(of: #""heartbeat": {"enabled": false}"#, with: #""heartbeat": {}"#),
             runningServices: true
         ) { api in
@@ -323,13 +372,16 @@ import Testing
         }
     }
 
-    @Test func theHeartbeatPromptsItsFlowsModelWithADigest() async throws {
+    @Test(arguments: openCodeProtocols) func theHeartbeatPromptsItsFlowsModelWithADigest(protocolVersion: Int)
+        async throws
+    {
         try await withWebhookReceiver { receiver in
             let config = Self.config(
                 extra: #", "notifications": {"webhookUrl": "\#(receiver.url)"}"#
                     + #", "modelManagement": {"flowDefaults": {"heartbeat": "nano-gpt/NousResearch 2/hermes-4-405b"}}"#
             )
             try await APIHarness.run(
+                openCode: fixtureStandIn(protocolVersion: protocolVersion),
                 config: config.replacingOccurrences(
                     of: #""heartbeat": {"enabled": false}"#,
                     with: #""heartbeat": {"cadenceMinutes": 15, "prompt": "Tell me how Otto is doing."}"#),
@@ -360,10 +412,12 @@ import Testing
         }
     }
 
-    @Test func theAssistantAnswersInANewOrAContinuedSessionOnItsFlowsModel() async throws {
+    @Test(arguments: openCodeProtocols) func theAssistantAnswersInANewOrAContinuedSessionOnItsFlowsModel(
+        protocolVersion: Int
+    ) async throws {
         let config = Self.config(
             extra: #", "modelManagement": {"flowDefaults": {"interactiveAssistant": "openai/gpt-5"}}"#)
-        try await APIHarness.run(config: config) { api in
+        try await APIHarness.run(openCode: fixtureStandIn(protocolVersion: protocolVersion), config: config) { api in
             let first = try await api.call(
                 .post, "/external/assistant/messages", json: #"{"message": "What is on today?"}"#)
             #expect(first.status == .ok)

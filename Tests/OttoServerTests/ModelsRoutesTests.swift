@@ -72,7 +72,7 @@ import Testing
             #expect(try await api.call(.get, "/external/models/defaults").headers[.eTag] == newETag)
             // Applied at once: the resolver uses it, and the operator's file holds it.
             let resolved = try api.runtime.resolver.resolve(flow: .heartbeat, jobModelRef: nil)
-            #expect(resolved.ref.description == "nano-gpt/NousResearch 2/hermes-4-405b")
+            #expect(resolved.ref?.description == "nano-gpt/NousResearch 2/hermes-4-405b")
             #expect(resolved.source == .flowDefault)
             #expect(try api.home.readConfig().contains("\"heartbeat\": \"nano-gpt/NousResearch 2/hermes-4-405b\""))
 
@@ -194,7 +194,7 @@ import Testing
             // The runtime falls back, visibly, while the operator's choice is kept.
             let resolved = try api.runtime.resolver.resolve(flow: .heartbeat, jobModelRef: nil, logFallback: false)
             #expect(resolved.source == .fallbackGlobalDefault)
-            #expect(resolved.ref.description == "anthropic/claude-opus-4-7")
+            #expect(resolved.ref?.description == "anthropic/claude-opus-4-7")
         }
     }
 

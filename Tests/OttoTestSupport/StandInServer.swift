@@ -11,10 +11,19 @@ public struct RunningStandIn: Sendable {
     public var baseURL: String { "http://127.0.0.1:\(port)" }
 }
 
+/// The OpenCode protocols every execution and assistant test runs against.
+public let openCodeProtocols = [1, 2]
+
+/// A stand-in serving the fixture in `protocolVersion` (1 or 2).
+public func fixtureStandIn(protocolVersion: Int = 1, noDefaultModel: Bool = false) -> StandInOpenCode {
+    StandInOpenCode(
+        providersBody: Fixtures.providersBody, configBody: Fixtures.configBody, protocolVersion: protocolVersion,
+        noDefaultModel: noDefaultModel)
+}
+
 /// Runs `body` with a real stand-in OpenCode HTTP server (serving the fixture unless told otherwise), then stops it.
 public func withStandInOpenCode<T: Sendable>(
-    _ standIn: StandInOpenCode = StandInOpenCode(
-        providersBody: Fixtures.providersBody, configBody: Fixtures.configBody),
+    _ standIn: StandInOpenCode = fixtureStandIn(),
     _ body: @Sendable (RunningStandIn) async throws -> T
 ) async throws -> T {
     var logger = Logger(label: "opencode-standin")

@@ -101,6 +101,10 @@ public struct JobRun: Codable, Sendable, Equatable {
     public var result: JSONText?
     public var modelRef: ModelRef?
     public var modelSource: ModelSource?
+    /// The model that actually answered, as OpenCode reported it (it may differ from `modelRef` when OpenCode
+    /// substituted one, and is OpenCode's own choice when `modelSource` is `opencode_default`); nil when no answer
+    /// came.
+    public var answeredBy: ModelRef?
     /// The OpenCode session the run prompted, if it got that far.
     public var sessionId: String?
     /// How many times the prompt was sent (retries of transient OpenCode failures included); 0 if it never was.
@@ -119,6 +123,7 @@ public struct JobRun: Codable, Sendable, Equatable {
         result: JSONText? = nil,
         modelRef: ModelRef? = nil,
         modelSource: ModelSource? = nil,
+        answeredBy: ModelRef? = nil,
         sessionId: String? = nil,
         attempts: Int = 0,
         createdAt: Int64
@@ -134,6 +139,7 @@ public struct JobRun: Codable, Sendable, Equatable {
         self.result = result
         self.modelRef = modelRef
         self.modelSource = modelSource
+        self.answeredBy = answeredBy
         self.sessionId = sessionId
         self.attempts = attempts
         self.createdAt = createdAt

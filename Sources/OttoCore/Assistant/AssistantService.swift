@@ -15,11 +15,12 @@ public struct AssistantService: Sendable {
 
     public init(
         resolver: ModelResolver, openCode: any OpenCodePrompting, timeout: Duration, retries: Int,
-        maxConcurrent: Int = 8, logger: Logger
+        maxConcurrent: Int = 8, safety: OpenCodeSafety = .init(), logger: Logger
     ) {
         self.resolver = resolver
         self.openCode = openCode
-        self.sender = PromptSender(openCode: openCode, retries: retries, timeout: timeout, logger: logger)
+        self.sender = PromptSender(
+            openCode: openCode, retries: retries, timeout: timeout, safety: safety, logger: logger)
         self.logger = logger
         self.inFlight = Slots(maxConcurrent)
     }
@@ -70,16 +71,27 @@ public struct AssistantService: Sendable {
         let exchange = await sender.send(
             request.message, model: model.ref, session: request.sessionId, title: "otto assistant")
         switch exchange.answer {
-        case .success(let reply):
+        case .success(let answer):
             logger.info(
                 "assistant answered",
                 metadata: [
-                    "session": "\(exchange.sessionId ?? "")", "model": "\(model.ref)",
-                    "source": "\(model.source.rawValue)", "attempts": "\(exchange.attempts)",
+                    "session": "\(exchange.sessionId ?? "")",
+                    "model": "\(model.ref?.description ?? "chosen by OpenCode")",
+                    "source": "\(model.source.rawValue)",
+                    "answeredBy": "\(answer.answeredBy?.description ?? "unknown")",
+                    "attempts": "\(exchange.attempts)", "refused": "\(answer.refused.count)",
                 ])
+            if let requested = model.ref, let answeredBy = answer.answeredBy, requested != answeredBy {
+                logger.warning(
+                    "OpenCode answered with another model than the one Otto asked for",
+                    metadata: [
+                        "flow": "\(RuntimeModelFlow.interactiveAssistant)", "requested": "\(requested)",
+                        "answeredBy": "\(answeredBy)",
+                    ])
+            }
             return AssistantMessageResponse(
-                sessionId: exchange.sessionId ?? "", reply: reply,
-                model: .init(ref: model.ref, source: model.source))
+                sessionId: exchange.sessionId ?? "", reply: answer.text,
+                model: .init(ref: model.ref, source: model.source, answeredBy: answer.answeredBy))
         case .failure(.cancelled):
             logger.notice(
                 "assistant message abandoned by its client; the prompt was stopped",

@@ -13,6 +13,10 @@ public struct OttoConfiguration: Sendable, Equatable {
         public var username: String? = nil
         /// A file whose first line is OpenCode's password (`opencode.passwordFile`, an absolute path).
         public var passwordFile: String? = nil
+        /// `opencode.protocol`: `"1"` or `"2"` pins the server protocol; nil (`"auto"`, the default) detects it.
+        public var pinnedProtocol: OpenCodeProtocolVersion? = nil
+        /// `opencode.agent`, `opencode.allowTools`, `opencode.allowedAgents`: what Otto's prompts may do.
+        public var safety = OpenCodeSafety()
     }
 
     public struct ExternalAPI: Sendable, Equatable {
@@ -272,6 +276,70 @@ extension OttoConfiguration {
             return integer
         }
 
+        /// `opencode.protocol`, `opencode.agent`, `opencode.allowTools` and `opencode.allowedAgents`.
+        mutating func readOpenCodeProtocolAndSafety(
+            _ openCode: JSONCNode, into settings: inout OttoConfiguration.OpenCode
+        ) {
+            if let text = string(openCode.member("protocol"), "opencode.protocol") {
+                switch text {
+                case "auto": settings.pinnedProtocol = nil
+                case "1": settings.pinnedProtocol = .v1
+                case "2": settings.pinnedProtocol = .v2
+                default:
+                    problem(
+                        "opencode.protocol",
+                        "expected \"auto\", \"1\" or \"2\", got \"\(UpstreamText.scrubbed(text, limit: 40))\"")
+                }
+            }
+            if let agent = string(openCode.member("agent"), "opencode.agent") {
+                if OpenCodeSafety.isValidAgentName(agent) {
+                    settings.safety.agent = agent
+                } else {
+                    problem("opencode.agent", "expected an agent name: 1 to 64 letters, digits, \"_\", \"-\" or \".\"")
+                }
+            }
+            if let tools = stringArray(openCode.member("allowTools"), "opencode.allowTools") {
+                for tool in tools where !OpenCodeSafety.restrictedTools.contains(tool) {
+                    problem(
+                        "opencode.allowTools",
+                        "\"\(UpstreamText.scrubbed(tool, limit: 40))\" is not one of the tools Otto turns off ("
+                            + OpenCodeSafety.restrictedTools.joined(separator: ", ") + ")")
+                }
+                settings.safety.allowTools = tools.filter(OpenCodeSafety.restrictedTools.contains)
+            }
+            if let agents = stringArray(openCode.member("allowedAgents"), "opencode.allowedAgents") {
+                for agent in agents where !OpenCodeSafety.isValidAgentName(agent) {
+                    problem(
+                        "opencode.allowedAgents",
+                        "\"\(UpstreamText.scrubbed(agent, limit: 40))\" is not an agent name: 1 to 64 letters, digits, "
+                            + "\"_\", \"-\" or \".\"")
+                }
+                settings.safety.allowedAgents = agents.filter(OpenCodeSafety.isValidAgentName)
+            }
+        }
+
+        /// An array of at most `OpenCodeSafety.maxListLength` strings.
+        mutating func stringArray(_ node: JSONCNode?, _ path: String) -> [String]? {
+            guard let node else { return nil }
+            guard case .array(let items) = node.kind else {
+                problem(path, "expected an array of strings, got \(node.typeName)")
+                return nil
+            }
+            guard items.count <= OpenCodeSafety.maxListLength else {
+                problem(path, "lists \(items.count) entries; at most \(OpenCodeSafety.maxListLength) are allowed")
+                return nil
+            }
+            var strings: [String] = []
+            for (index, item) in items.enumerated() {
+                guard case .string(let value) = item.kind else {
+                    problem("\(path)[\(index)]", "expected a string, got \(item.typeName)")
+                    continue
+                }
+                strings.append(value)
+            }
+            return strings
+        }
+
         mutating func read(_ root: JSONCNode, homeDirectory: String) -> OttoConfiguration {
             var configuration = OttoConfiguration(
                 ottoHome: homeDirectory + "/.otto",
@@ -343,6 +411,9 @@ extension OttoConfiguration {
                         problem("opencode.passwordFile", "expected an absolute path, got \"\(file)\"")
                     }
                 }
+            }
+            if let openCode = object(root.member("opencode"), "opencode") {
+                readOpenCodeProtocolAndSafety(openCode, into: &configuration.openCode)
             }
             if let api = object(root.member("externalApi"), "externalApi") {
                 if let host = string(api.member("host"), "externalApi.host") {

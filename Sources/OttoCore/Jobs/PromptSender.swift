@@ -29,7 +29,7 @@ struct PromptExchange: Sendable {
         }
     }
 
-    var answer: Result<String, Failure>
+    var answer: Result<OpenCodeAnswer, Failure>
     var sessionId: String?
     var attempts: Int
 }
@@ -42,36 +42,49 @@ struct PromptSender: Sendable {
     /// Extra attempts after a transient failure.
     let retries: Int
     let timeout: Duration
+    /// What the prompts may do in OpenCode.
+    var safety = OpenCodeSafety()
     /// The first back-off; each retry waits about twice as long as the one before.
     var backoff: Duration = .milliseconds(500)
     let logger: Logger
 
     /// - Parameters:
+    ///   - model: nil lets OpenCode choose.
+    ///   - agent: the OpenCode agent; nil: `safety.agent`.
     ///   - session: an existing session to continue, or nil for a new one titled `title`.
     ///   - sessionStarted: told the id of a new session as soon as OpenCode created it, before the prompt is
     ///     sent, so that a run killed mid-prompt leaves the id behind for the next start to abort.
+    ///
+    /// A transport failure of the prompt call keeps the prompt's message id, so the retry finds a prompt that
+    /// OpenCode stored before the response was lost instead of sending it twice; a model failure that OpenCode
+    /// marks retryable is a new turn with a new id, after the wait OpenCode asks for.
     func send(
-        _ text: String, model: ModelRef, session: String?, title: String,
+        _ text: String, model: ModelRef?, agent: String? = nil, session: String?, title: String,
         sessionStarted: @Sendable (String) async -> Void = { _ in }
     ) async -> PromptExchange {
         let clock = ContinuousClock()
         let deadline = clock.now + timeout
         let seconds = Int(timeout.components.seconds)
+        let agent = agent ?? safety.agent
         var exchange = PromptExchange(answer: .failure(.cancelled), sessionId: session, attempts: 0)
+        var prompt = OpenCodePrompt(text: text, model: model, agent: agent, safety: safety)
         while true {
             exchange.attempts += 1
-            let remaining = deadline - clock.now
+            var prompting = false
             do {
                 let sessionId: String
                 if let existing = exchange.sessionId {
                     sessionId = existing
                 } else {
-                    sessionId = try await openCode.createSession(title: title, timeout: remaining)
+                    sessionId = try await openCode.createSession(
+                        OpenCodeSessionRequest(title: title, model: model, agent: agent, safety: safety),
+                        timeout: deadline - clock.now)
                     exchange.sessionId = sessionId
+                    prompt.sessionIsNew = true
                     await sessionStarted(sessionId)
                 }
-                let answer = try await openCode.prompt(
-                    sessionId: sessionId, model: model, text: text, timeout: deadline - clock.now)
+                prompting = true
+                let answer = try await openCode.prompt(sessionId: sessionId, prompt, timeout: deadline - clock.now)
                 exchange.answer = .success(answer)
                 return exchange
             } catch {
@@ -85,10 +98,20 @@ struct PromptSender: Sendable {
                     exchange.answer = .failure(.timedOut(seconds: seconds))
                     return exchange
                 }
-                let wait = delay(beforeRetry: exchange.attempts)
+                var wait = delay(beforeRetry: exchange.attempts)
+                if case .modelError(_, _, _, let retryAfterMs?) = error.cause {
+                    wait = max(wait, .milliseconds(min(retryAfterMs, 3_600_000)))
+                }
                 guard error.isTransient, exchange.attempts <= retries, clock.now + wait < deadline else {
                     exchange.answer = .failure(.openCode(error))
                     return exchange
+                }
+                if prompting, error.mayHaveDelivered {
+                    prompt.mayHaveBeenDelivered = true
+                } else if case .modelError = error.cause {
+                    // OpenCode ran the turn and it failed: the retry is a new turn.
+                    prompt.messageId = OpenCodeMessageID.ascending()
+                    prompt.mayHaveBeenDelivered = false
                 }
                 logger.notice(
                     "transient OpenCode failure; retrying",

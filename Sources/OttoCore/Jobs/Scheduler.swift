@@ -45,6 +45,7 @@ public final class Scheduler: Service, Sendable {
             openCode: openCode,
             retries: configuration.scheduler.retries,
             timeout: .seconds(configuration.scheduler.runTimeoutSeconds),
+            safety: configuration.openCode.safety,
             logger: logger)
         self.notifier = configuration.notifications.webhookURL.map {
             WebhookNotifier(url: $0, httpClient: httpClient, logger: logger)
@@ -353,7 +354,7 @@ public final class Scheduler: Service, Sendable {
         let deadline = ContinuousClock.now + .seconds(settings.runTimeoutSeconds)
         var run = claimed.run
         let job = claimed.job
-        guard let model = run.modelRef else {
+        guard run.modelSource != nil else {
             let reason: String
             do {
                 _ = try resolver.resolve(flow: job.flow, jobModelRef: job.modelRef, logFallback: false)
@@ -363,6 +364,8 @@ public final class Scheduler: Service, Sendable {
             }
             return Performed(run: failed(run, code: "no_model", reason))
         }
+        // nil: nothing chose a model and OpenCode picks one (`opencode_default`).
+        let model = run.modelRef
         do {
             switch job.type {
             case "heartbeat":
@@ -383,10 +386,16 @@ public final class Scheduler: Service, Sendable {
                             "job \"\(job.id)\" has no prompt: set payload.prompt to the text to send to the model, "
                                 + "e.g. {\"payload\": {\"prompt\": \"Summarise my inbox\"}}"))
                 }
+                let agent: String?
+                do {
+                    agent = try sender.safety.agent(requestedByJob: Self.agent(of: job))
+                } catch {
+                    return Performed(run: failed(run, code: "agent_not_allowed", error.message))
+                }
                 let exchange = await sender.send(
-                    prompt, model: model, session: nil, title: "otto job \(job.id)",
+                    prompt, model: model, agent: agent, session: nil, title: "otto job \(job.id)",
                     sessionStarted: recordSession(of: run))
-                run = applying(exchange, to: run)
+                run = applying(exchange, to: run, flow: job.flow)
                 return Performed(run: run)
             }
         } catch {
@@ -423,6 +432,15 @@ public final class Scheduler: Service, Sendable {
         return String(text[..<end]) + marker
     }
 
+    /// `payload.agent`, if the job names one (a name that is not a string names an agent nobody allows).
+    static func agent(of job: Job) -> String? {
+        switch job.payload?["agent"] {
+        case nil, .null?: nil
+        case .string(let name)?: name
+        case let other?: "\(other)"
+        }
+    }
+
     /// `payload.prompt`, if it is a non-empty string.
     static func prompt(of job: Job) -> String? {
         guard case .string(let text)? = job.payload?["prompt"],
@@ -439,18 +457,38 @@ public final class Scheduler: Service, Sendable {
         return run
     }
 
-    private func applying(_ exchange: PromptExchange, to run: JobRun, extra: [String: JSONValue] = [:]) -> JobRun {
+    private func applying(
+        _ exchange: PromptExchange, to run: JobRun, flow: RuntimeModelFlow, extra: [String: JSONValue] = [:]
+    ) -> JobRun {
         var run = run
         run.sessionId = exchange.sessionId
         run.attempts = exchange.attempts
         switch exchange.answer {
-        case .success(let text):
+        case .success(let answer):
             run.status = .success
+            run.answeredBy = answer.answeredBy
             var result = extra
-            let kept = Self.cappedResultText(text)
+            let kept = Self.cappedResultText(answer.text)
             result["text"] = .string(kept)
-            if kept.utf8.count != text.utf8.count { result["fullTextBytes"] = .number(Double(text.utf8.count)) }
+            if kept.utf8.count != answer.text.utf8.count {
+                result["fullTextBytes"] = .number(Double(answer.text.utf8.count))
+            }
+            if !answer.refused.isEmpty {
+                result["refused"] = .array(
+                    answer.refused.map { .object(["kind": .string($0.kind.rawValue), "what": .string($0.what)]) })
+                logger.notice(
+                    "refused OpenCode's requests during a run: Otto runs unattended",
+                    metadata: ["run": "\(run.id)", "refused": "\(answer.refused.count)"])
+            }
             run.result = JSONText(.object(result))
+            if let requested = run.modelRef, let answeredBy = answer.answeredBy, answeredBy != requested {
+                logger.warning(
+                    "OpenCode answered with another model than the one Otto asked for",
+                    metadata: [
+                        "flow": "\(flow)", "run": "\(run.id)", "requested": "\(requested)",
+                        "answeredBy": "\(answeredBy)",
+                    ])
+            }
         case .failure(let failure):
             run = failed(run, code: failure.code, failure.message)
         }
@@ -459,7 +497,7 @@ public final class Scheduler: Service, Sendable {
 
     // MARK: Heartbeat and watchdog
 
-    private func runHeartbeat(_ job: Job, _ run: JobRun, _ model: ModelRef, deadline: ContinuousClock.Instant)
+    private func runHeartbeat(_ job: Job, _ run: JobRun, _ model: ModelRef?, deadline: ContinuousClock.Instant)
         async throws -> Performed
     {
         let since = job.lastRunAt ?? job.createdAt
@@ -470,12 +508,12 @@ public final class Scheduler: Service, Sendable {
             text, model: model, session: nil, title: "otto job \(job.id)", sessionStarted: recordSession(of: run))
         var extra: [String: JSONValue] = [:]
         if case .success(let reply) = exchange.answer, let notifier {
-            extra["notification"] = await deliver(notifier, kind: "heartbeat", job, run, reply, deadline: deadline)
+            extra["notification"] = await deliver(notifier, kind: "heartbeat", job, run, reply.text, deadline: deadline)
         }
-        return Performed(run: applying(exchange, to: run, extra: extra))
+        return Performed(run: applying(exchange, to: run, flow: job.flow, extra: extra))
     }
 
-    private func runWatchdog(_ job: Job, _ run: JobRun, _ model: ModelRef, deadline: ContinuousClock.Instant)
+    private func runWatchdog(_ job: Job, _ run: JobRun, _ model: ModelRef?, deadline: ContinuousClock.Instant)
         async throws -> Performed
     {
         let failures = try await database.unreportedFailures(limit: 50)
@@ -490,13 +528,14 @@ public final class Scheduler: Service, Sendable {
         let exchange = await sender.send(
             text, model: model, session: nil, title: "otto job \(job.id)", sessionStarted: recordSession(of: run))
         guard case .success(let reply) = exchange.answer else {
-            return Performed(run: applying(exchange, to: run))
+            return Performed(run: applying(exchange, to: run, flow: job.flow))
         }
         var extra: [String: JSONValue] = ["failures": .array(failures.map { .string($0.run.id) })]
         if let notifier {
-            extra["notification"] = await deliver(notifier, kind: "watchdog", job, run, reply, deadline: deadline)
+            extra["notification"] = await deliver(notifier, kind: "watchdog", job, run, reply.text, deadline: deadline)
         }
-        return Performed(run: applying(exchange, to: run, extra: extra), reported: failures.map(\.run.id))
+        return Performed(
+            run: applying(exchange, to: run, flow: job.flow, extra: extra), reported: failures.map(\.run.id))
     }
 
     private func deliver(

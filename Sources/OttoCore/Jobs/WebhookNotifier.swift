@@ -110,7 +110,8 @@ struct WebhookNotifier: Sendable {
         case .timedOut: "timed out"
         case .unreachable(let reason), .connectionLost(let reason), .badPayload(let reason): reason
         case .httpStatus(let status), .unauthorized(let status, _): "HTTP \(status)"
-        case .modelError(let name, _, _): name
+        case .modelError(let name, _, _, _): name
+        case .notOpenCode, .protocolMismatch: "not an OpenCode server"
         }
     }
 }

@@ -92,6 +92,10 @@ public final class ModelCatalogService: CatalogSnapshotProviding {
             _ = otto_trim_free_memory()
         }
         let fetched = try await source.fetchCatalog()
+        if fetched.serverChanged, let server = fetched.server {
+            // At start-up, and whenever OpenCode was upgraded (or replaced) under a running Otto.
+            logger.notice("\(server.logLine(baseURL: source.baseURL))")
+        }
         let updatedAt = Int64((now().timeIntervalSince1970 * 1000).rounded())
         let fresh = ModelCatalogSnapshot(
             refs: fetched.refs,

@@ -3,13 +3,11 @@ import OttoContracts
 
 /// The model a piece of work runs on, and which rule chose it.
 public struct ResolvedModel: Sendable, Equatable {
-    public let ref: ModelRef
+    /// nil when nothing chooses a model: OpenCode picks one itself (`source` is `opencode_default`).
+    public let ref: ModelRef?
     public let source: ModelSource
     /// The model the job or flow asked for when the runtime fell back to the global default.
     public let requested: ModelRef?
-
-    public var providerId: String { ref.providerId }
-    public var modelId: String { ref.modelId }
 }
 
 public struct ModelResolutionError: Error, Sendable, Equatable, CustomStringConvertible {
@@ -33,8 +31,10 @@ public struct ModelResolutionError: Error, Sendable, Equatable, CustomStringConv
 
 /// Decides which model a piece of work runs on. Every execution path asks this one component.
 ///
-/// Precedence: the job's `modelRef`, then the flow's default, then OpenCode's global default. A chosen model that
-/// is not in the current catalog falls back to the global default, with a warning that names what happened.
+/// Precedence: the job's `modelRef`, then the flow's default, then OpenCode's global default, then OpenCode's own
+/// choice (no model is sent; the model that answered is recorded). A chosen model that is not in the current
+/// catalog falls back to the global default, with a warning that names what happened; with no usable global
+/// default either, that is an error (the operator chose a model, and it is gone).
 public struct ModelResolver: Sendable {
     private let catalog: any CatalogSnapshotProviding
     private let flowDefaults: any FlowDefaultsProviding
@@ -79,7 +79,8 @@ public struct ModelResolver: Sendable {
             return ResolvedModel(ref: chosen.ref, source: chosen.source, requested: nil)
         }
         guard let global = snapshot.globalDefault, snapshot.contains(global) else {
-            throw ModelResolutionError(flow: flow, requested: chosen?.ref, globalDefault: snapshot.globalDefault)
+            guard let chosen else { return ResolvedModel(ref: nil, source: .openCodeDefault, requested: nil) }
+            throw ModelResolutionError(flow: flow, requested: chosen.ref, globalDefault: snapshot.globalDefault)
         }
         guard let chosen else {
             return ResolvedModel(ref: global, source: .globalDefault, requested: nil)

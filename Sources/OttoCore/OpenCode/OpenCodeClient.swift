@@ -17,15 +17,61 @@ import Synchronization
 /// What the catalog needs from OpenCode. The real client speaks HTTP; tests use the same client against the
 /// stand-in OpenCode server over loopback.
 public protocol OpenCodeCatalogSource: Sendable {
+    /// The server's URL, for messages.
+    var baseURL: String { get }
     /// The URL catalog fetches go to, for messages.
     var providersURL: String { get }
     func fetchCatalog() async throws(OpenCodeError) -> OpenCodeCatalog
 }
 
-/// One fetch's result: the model references and OpenCode's global default model.
+/// One fetch's result: the model references and OpenCode's global default model, and the server that gave them.
 public struct OpenCodeCatalog: Sendable, Equatable {
     public let refs: [ModelRef]
     public let globalDefault: ModelRef?
+    /// What the server said it is, when the source detects it.
+    public var server: OpenCodeServerIdentity? = nil
+    /// True when `server` differs from what the previous fetch found (the first fetch included).
+    public var serverChanged = false
+
+    public init(
+        refs: [ModelRef], globalDefault: ModelRef?, server: OpenCodeServerIdentity? = nil, serverChanged: Bool = false
+    ) {
+        self.refs = refs
+        self.globalDefault = globalDefault
+        self.server = server
+        self.serverChanged = serverChanged
+    }
+}
+
+/// One answer from OpenCode, whole.
+struct OpenCodeResponse: Sendable {
+    let status: Int
+    let contentType: String?
+    let body: ByteBuffer
+
+    var data: Data { Data(body.readableBytesView) }
+    var isSuccess: Bool { (200..<300).contains(status) }
+
+    /// `HTTP 200 text/html "<html>..."`: the status, the content type and at most the first 200 bytes of the
+    /// body, control characters escaped, for errors about a server that is not what Otto expected.
+    var summary: String {
+        let bytes = body.readableBytesView.prefix(200)
+        var text = ""
+        for byte in bytes {
+            switch byte {
+            case 0x0A: text += "\\n"
+            case 0x0D: text += "\\r"
+            case 0x09: text += "\\t"
+            case 0x22: text += "\\\""
+            case 0x5C: text += "\\\\"
+            case 0x20..<0x7F: text.unicodeScalars.append(Unicode.Scalar(byte))
+            default: text += String(format: "\\x%02x", byte)
+            }
+        }
+        let more = body.readableBytes > 200 ? "…" : ""
+        return "HTTP \(status) \(contentType.map { UpstreamText.scrubbed($0, limit: 100) } ?? "(no content type)") "
+            + (body.readableBytes == 0 ? "(empty body)" : "\"\(text)\"\(more)")
+    }
 }
 
 public struct OpenCodeClient: OpenCodeCatalogSource {
@@ -33,7 +79,9 @@ public struct OpenCodeClient: OpenCodeCatalogSource {
     public let timeout: Duration
     /// Sent as Basic auth on every call; nil for an OpenCode without a password.
     public let credentials: OpenCodeCredentials?
-    private let httpClient: HTTPClient
+    /// Which protocol to speak, shared by all of one Otto's clients.
+    public let dialect: OpenCodeDialect
+    let httpClient: HTTPClient
 
     /// Bodies larger than this are refused; the full models.dev catalog is about 3 MiB.
     static let maxBodyBytes = 64 * 1024 * 1024
@@ -44,13 +92,15 @@ public struct OpenCodeClient: OpenCodeCatalogSource {
         var configuration = HTTPClient.Configuration()
         configuration.connectionPool.retryConnectionEstablishment = false
         configuration.redirectConfiguration = .disallow
-        // As many connections to OpenCode as runs at once (scheduler.maxConcurrentRuns, up to 64), plus the
-        // assistant, catalog fetches and aborts: a hung prompt must never make an abort or a refresh wait.
-        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 80
+        // As many connections to OpenCode as runs at once (scheduler.maxConcurrentRuns, up to 64), each with its
+        // refusal watcher, plus the assistant, catalog fetches and aborts: a hung prompt must never make an abort or
+        // a refresh wait.
+        configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 160
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
-    /// The assistant's own connections: one per message in flight and one for its abort.
+    /// The assistant's own connections: per message in flight one for the prompt and one for its refusal watcher,
+    /// and one for its abort.
     static func assistantHTTPClient(maxConcurrent: Int) -> HTTPClient {
         let key = max(1, maxConcurrent)
         return assistantClients.withLock { clients in
@@ -58,7 +108,7 @@ public struct OpenCodeClient: OpenCodeCatalogSource {
             var configuration = HTTPClient.Configuration()
             configuration.connectionPool.retryConnectionEstablishment = false
             configuration.redirectConfiguration = .disallow
-            configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 2 * key + 2
+            configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 3 * key + 2
             let client = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
             clients[key] = client
             return client
@@ -70,40 +120,114 @@ public struct OpenCodeClient: OpenCodeCatalogSource {
 
     public init(
         baseURL: String, timeout: Duration = .seconds(10), credentials: OpenCodeCredentials? = nil,
-        httpClient: HTTPClient = Self.sharedHTTPClient
+        dialect: OpenCodeDialect = OpenCodeDialect(), httpClient: HTTPClient = Self.sharedHTTPClient
     ) {
         self.baseURL = baseURL
         self.timeout = timeout
         self.credentials = credentials
+        self.dialect = dialect
         self.httpClient = httpClient
     }
 
-    public var providersURL: String { baseURL + "/config/providers" }
-    public var configURL: String { baseURL + "/config" }
-
-    public func fetchCatalog() async throws(OpenCodeError) -> OpenCodeCatalog {
-        let providersBody = try await get(providersURL)
-        let refs: [ModelRef]
-        do {
-            refs = try OpenCodePayloads.catalogRefs(fromProvidersBody: Data(providersBody.readableBytesView))
-        } catch let error {
-            throw OpenCodeError(url: providersURL, cause: .badPayload(error.reason))
-        }
-        let configBody = try await get(configURL)
-        let globalDefault: ModelRef?
-        do {
-            globalDefault = try OpenCodePayloads.globalDefault(fromConfigBody: Data(configBody.readableBytesView))
-        } catch {
-            throw OpenCodeError(url: configURL, cause: .badPayload(error.reason))
-        }
-        return OpenCodeCatalog(refs: refs, globalDefault: globalDefault)
+    /// The same client (URL, credentials, dialect) on other connections.
+    public func using(httpClient: HTTPClient) -> OpenCodeClient {
+        OpenCodeClient(
+            baseURL: baseURL, timeout: timeout, credentials: credentials, dialect: dialect, httpClient: httpClient)
     }
 
-    /// One GET with the whole exchange, body included, bounded by `timeout`; anything but 200 is an error.
-    func get(_ url: String) async throws(OpenCodeError) -> ByteBuffer {
-        let (status, body) = try await exchange(.GET, url, body: nil, timeout: timeout, maxBody: Self.maxBodyBytes)
-        guard status == 200 else { throw OpenCodeError.http(url: url, status: status, body: body) }
-        return body
+    public var providersURL: String {
+        switch dialect.protocolVersion {
+        case .v1: V1.providersURL(baseURL)
+        case .v2: V2.modelsURL(baseURL)
+        }
+    }
+
+    /// Asks OpenCode what it is (see `detect()`), then fetches the catalog and global default in its protocol.
+    public func fetchCatalog() async throws(OpenCodeError) -> OpenCodeCatalog {
+        let identity = try await detect()
+        let changed = dialect.update(identity)
+        var catalog =
+            switch identity.protocolVersion {
+            case .v1: try await fetchCatalogV1()
+            case .v2: try await fetchCatalogV2()
+            }
+        catalog.server = identity
+        catalog.serverChanged = changed
+        return catalog
+    }
+
+    /// Which OpenCode answers at `baseURL`: 2.x's `GET /api/info` (`ServerInfo`, `{"version", ...}`), else 1.x's
+    /// `GET /global/health` (`{"healthy", "version"}`), else, for a 1.x older than that route, 1.x's catalog route.
+    /// `opencode.protocol` skips the other protocol's probes; a server that answers none of them is an error that
+    /// says what answered.
+    func detect() async throws(OpenCodeError) -> OpenCodeServerIdentity {
+        let pinned = dialect.pinned
+        var first: (url: String, response: OpenCodeResponse)?
+        // A 5xx or 429 is an OpenCode (or its proxy) in trouble, and an error in OpenCode's own shape is OpenCode
+        // refusing: neither is a server of another kind, and the first is reported as it is.
+        var answered: OpenCodeError?
+        func probe(_ url: String, maxBody: Int = 64 * 1024) async throws(OpenCodeError) -> OpenCodeResponse {
+            let response: OpenCodeResponse
+            do {
+                response = try await exchange(.GET, url, body: nil, timeout: timeout, maxBody: maxBody)
+            } catch {
+                // Nothing answered at all, or the server refused Otto's credentials: about the server, not the route
+                // (which may be the other protocol's).
+                switch error.cause {
+                case .connectionRefused, .timedOut, .unreachable, .connectionLost, .unauthorized:
+                    throw OpenCodeError(url: baseURL, cause: error.cause, detail: error.detail)
+                default: throw error
+                }
+            }
+            if first == nil { first = (url, response) }
+            if answered == nil, !response.isSuccess,
+                response.status == 429 || (500...599).contains(response.status)
+                    || Self.isOpenCodeErrorBody(response.data)
+            {
+                answered = OpenCodeError.http(url: url, status: response.status, body: response.body)
+            }
+            return response
+        }
+        if pinned != .v1 {
+            let url = V2.infoURL(baseURL)
+            let response = try await probe(url)
+            if response.status == 200, let version = V2.serverVersion(fromInfo: response.data) {
+                return OpenCodeServerIdentity(version: version, protocolVersion: .v2)
+            }
+        }
+        if pinned != .v2 {
+            let health = try await probe(V1.healthURL(baseURL))
+            if health.status == 200, let version = V1.serverVersion(fromHealth: health.data) {
+                return OpenCodeServerIdentity(version: version.isEmpty ? nil : version, protocolVersion: .v1)
+            }
+            let providers = try await probe(V1.providersURL(baseURL), maxBody: Self.maxBodyBytes)
+            if providers.status == 200, V1.looksLikeProviders(providers.data) {
+                return OpenCodeServerIdentity(version: nil, protocolVersion: .v1)
+            }
+        }
+        if let answered { throw answered }
+        let what = first.map { "GET \($0.url) answered \($0.response.summary)" } ?? "nothing answered"
+        if let pinned {
+            throw OpenCodeError(url: baseURL, cause: .protocolMismatch(pinned: pinned.rawValue, answered: what))
+        }
+        throw OpenCodeError(url: baseURL, cause: .notOpenCode(answered: what))
+    }
+
+    /// An error body as OpenCode writes one: 1.x's `NamedError` `{"name", "data"}` or 2.x's `{"_tag", "message"}`.
+    static func isOpenCodeErrorBody(_ body: Data) -> Bool {
+        guard body.count <= 64 * 1024,
+            let object = (try? JSONSerialization.jsonObject(with: body)) as? [String: Any]
+        else { return false }
+        return (object["name"] is String && object["data"] is [String: Any]) || object["_tag"] is String
+    }
+
+    /// One GET with the whole exchange, body included, bounded by `timeout`; anything but 2xx is an error.
+    func get(_ url: String) async throws(OpenCodeError) -> OpenCodeResponse {
+        let response = try await exchange(.GET, url, body: nil, timeout: timeout, maxBody: Self.maxBodyBytes)
+        guard response.isSuccess else {
+            throw OpenCodeError.http(url: url, status: response.status, body: response.body)
+        }
+        return response
     }
 
     /// One request and its whole response, bounded by `timeout` from the first byte sent to the last received.
@@ -113,13 +237,13 @@ public struct OpenCodeClient: OpenCodeCatalogSource {
         body: ByteBuffer?,
         timeout: Duration,
         maxBody: Int
-    ) async throws(OpenCodeError) -> (status: Int, body: ByteBuffer) {
+    ) async throws(OpenCodeError) -> OpenCodeResponse {
         let seconds = max(1, Int(timeout.components.seconds))
         guard timeout > .zero else { throw OpenCodeError(url: url, cause: .timedOut(seconds: seconds)) }
         do {
             let httpClient = self.httpClient
             let authorization = credentials?.authorization
-            let exchanged = try await withDeadline(timeout) { () async throws -> (status: Int, body: ByteBuffer) in
+            let exchanged = try await withDeadline(timeout) { () async throws -> OpenCodeResponse in
                 var request = HTTPClientRequest(url: url)
                 request.method = method
                 request.headers.add(name: "Accept", value: "application/json")
@@ -129,7 +253,9 @@ public struct OpenCodeClient: OpenCodeCatalogSource {
                     request.body = .bytes(body)
                 }
                 let response = try await httpClient.execute(request, timeout: .nanoseconds(Self.nanoseconds(timeout)))
-                return (Int(response.status.code), try await response.body.collect(upTo: maxBody))
+                return OpenCodeResponse(
+                    status: Int(response.status.code), contentType: response.headers.first(name: "Content-Type"),
+                    body: try await response.body.collect(upTo: maxBody))
             }
             guard let exchanged else { throw OpenCodeError(url: url, cause: .timedOut(seconds: seconds)) }
             // No route Otto calls answers 401 or 403 for any other reason: it is always about credentials.
@@ -181,6 +307,10 @@ public struct OpenCodeClient: OpenCodeCatalogSource {
             case ECONNRESET, EPIPE: return .connectionLost("the connection was reset")
             default: break
             }
+        }
+        if let error = error as? HTTPParserError, error == .invalidEOFState {
+            // The connection closed mid-response: OpenCode may have acted on the request.
+            return .connectionLost("the connection closed before the response was complete")
         }
         if let error = error as? ChannelError, case .connectTimeout = error {
             return .timedOut(seconds: timeoutSeconds)

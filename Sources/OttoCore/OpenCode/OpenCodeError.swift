@@ -12,8 +12,13 @@ public struct OpenCodeError: Error, LocalizedError, Sendable, Equatable, CustomS
         case unreachable(String)
         /// The connection broke mid-exchange (reset, or closed before the response).
         case connectionLost(String)
-        /// OpenCode answered, but the model call behind it failed (OpenCode's `info.error`).
-        case modelError(name: String, message: String, retryable: Bool)
+        /// OpenCode answered, but the model call behind it failed (1.x's `info.error`, 2.x's structured error):
+        /// its name or type, its message, whether OpenCode says to try again, and after how long.
+        case modelError(name: String, message: String, retryable: Bool, retryAfterMs: Int? = nil)
+        /// Something answers at the URL, but neither OpenCode protocol: what answered the first probe.
+        case notOpenCode(answered: String)
+        /// `opencode.protocol` pins a protocol the server does not speak.
+        case protocolMismatch(pinned: String, answered: String)
         /// OpenCode answered 401 or 403: it wants credentials Otto did not send, or refused the ones it sent.
         case unauthorized(status: Int, sentCredentials: Bool)
     }
@@ -76,7 +81,13 @@ public struct OpenCodeError: Error, LocalizedError, Sendable, Equatable, CustomS
             "OpenCode at \(url) returned an unexpected body: \(UpstreamText.scrubbed(reason))"
         case .unreachable(let reason), .connectionLost(let reason):
             "cannot reach OpenCode at \(url): \(UpstreamText.scrubbed(reason))"
-        case .modelError(let name, let message, _):
+        case .notOpenCode(let answered):
+            "the server at \(url) is not an OpenCode that this Otto speaks: \(answered); this Otto supports "
+                + OpenCodeProtocolVersion.supportedVersions
+        case .protocolMismatch(let pinned, let answered):
+            "opencode.protocol is \"\(pinned)\", but the server at \(url) does not speak OpenCode's protocol "
+                + "\(pinned): \(answered); set opencode.protocol to \"auto\" to detect it"
+        case .modelError(let name, let message, _, _):
             // OpenCode's words (and the provider's behind them): bounded, escaped, credentials masked.
             "OpenCode at \(url) reported a model failure: \(UpstreamText.scrubbed(name, limit: 100)): "
                 + UpstreamText.scrubbed(message)
@@ -89,8 +100,18 @@ public struct OpenCodeError: Error, LocalizedError, Sendable, Equatable, CustomS
         switch cause {
         case .connectionRefused, .connectionLost: true
         case .httpStatus(let status): status == 429 || (500...599).contains(status)
-        case .modelError(_, _, let retryable): retryable
-        case .timedOut, .badPayload, .unreachable, .unauthorized: false
+        case .modelError(_, _, let retryable, _): retryable
+        case .timedOut, .badPayload, .unreachable, .unauthorized, .notOpenCode, .protocolMismatch: false
+        }
+    }
+
+    /// The request may have reached OpenCode although no answer came back (the connection broke, or a 5xx that a
+    /// proxy may have written after OpenCode stored it): a retry must check before it sends the prompt again.
+    public var mayHaveDelivered: Bool {
+        switch cause {
+        case .connectionLost: true
+        case .httpStatus(let status): (500...599).contains(status)
+        default: false
         }
     }
 
@@ -103,6 +124,7 @@ public struct OpenCodeError: Error, LocalizedError, Sendable, Equatable, CustomS
         case .badPayload: "opencode_bad_response"
         case .modelError: "model_error"
         case .unauthorized: "opencode_unauthorized"
+        case .notOpenCode, .protocolMismatch: "opencode_unsupported"
         }
     }
 

@@ -218,6 +218,54 @@ public struct AppDatabase: Sendable {
                     """
             )
         }
+        migrator.registerMigration("v5-answered-by-and-opencode-default") { db in
+            // The model that answered each run, and `opencode_default` as a model source. Our own job_runs has a
+            // CHECK on model_source, which SQLite cannot change: that table is rebuilt. An adopted TypeScript Otto
+            // table has no such CHECK and is never rebuilt: it only gains the column.
+            let sql =
+                try String.fetchOne(
+                    db, sql: "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'job_runs'") ?? ""
+            if sql.contains("'fallback_global_default')") {
+                try db.execute(
+                    sql: """
+                        CREATE TABLE job_runs_v5 (
+                          id TEXT PRIMARY KEY NOT NULL,
+                          job_id TEXT NOT NULL REFERENCES jobs(id) ON DELETE CASCADE,
+                          scheduled_for INTEGER NOT NULL,
+                          started_at INTEGER NOT NULL,
+                          finished_at INTEGER,
+                          status TEXT NOT NULL CHECK (status IN ('running', 'success', 'failed', 'skipped')),
+                          error_code TEXT,
+                          error_message TEXT,
+                          result_json TEXT CHECK (result_json IS NULL OR json_valid(result_json)),
+                          model_ref TEXT,
+                          model_source TEXT CHECK (model_source IS NULL OR model_source IN
+                            ('job', 'flow_default', 'global_default', 'fallback_global_default', 'opencode_default')),
+                          created_at INTEGER NOT NULL,
+                          session_id TEXT,
+                          attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+                          reported_by TEXT,
+                          answered_by TEXT
+                        );
+                        INSERT INTO job_runs_v5 (id, job_id, scheduled_for, started_at, finished_at, status, error_code,
+                          error_message, result_json, model_ref, model_source, created_at, session_id, attempts,
+                          reported_by)
+                        SELECT id, job_id, scheduled_for, started_at, finished_at, status, error_code, error_message,
+                          result_json, model_ref, model_source, created_at, session_id, attempts, reported_by
+                        FROM job_runs;
+                        DROP TABLE job_runs;
+                        ALTER TABLE job_runs_v5 RENAME TO job_runs;
+                        CREATE INDEX job_runs_by_job ON job_runs(job_id, created_at DESC);
+                        CREATE INDEX job_runs_by_time ON job_runs(created_at);
+                        CREATE INDEX job_runs_unfinished ON job_runs(job_id) WHERE finished_at IS NULL;
+                        CREATE INDEX job_runs_unreported_failures ON job_runs(created_at)
+                          WHERE status = 'failed' AND reported_by IS NULL;
+                        """
+                )
+            } else if !(try db.columns(in: "job_runs").contains { $0.name == "answered_by" }) {
+                try db.execute(sql: "ALTER TABLE job_runs ADD COLUMN answered_by TEXT")
+            }
+        }
         return migrator
     }
 }

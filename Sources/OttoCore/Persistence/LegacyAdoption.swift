@@ -295,6 +295,7 @@ enum LegacyAdoption {
             ("job_runs", "scheduled_for", "INTEGER"),
             ("job_runs", "model_ref", "TEXT"), ("job_runs", "model_source", "TEXT"), ("job_runs", "session_id", "TEXT"),
             ("job_runs", "attempts", "INTEGER NOT NULL DEFAULT 0"), ("job_runs", "reported_by", "TEXT"),
+            ("job_runs", "answered_by", "TEXT"),
         ]
         for (table, column, definition) in wanted {
             let existing = Set(try db.columns(in: table).map(\.name))

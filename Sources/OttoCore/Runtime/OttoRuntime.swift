@@ -99,13 +99,15 @@ public struct OttoRuntime: Sendable {
                 "OpenCode credentials",
                 metadata: ["username": "\(credentials.username)", "from": "\(credentials.source)"])
         }
-        let source =
-            openCode
-            ?? OpenCodeClient(
-                baseURL: configuration.openCode.baseURL,
-                timeout: .seconds(configuration.openCode.requestTimeoutSeconds),
-                credentials: credentials
-            )
+        // One client and one dialect for the catalog, the scheduler and the assistant: a refresh that finds an
+        // upgraded OpenCode switches all of them.
+        let client = OpenCodeClient(
+            baseURL: configuration.openCode.baseURL,
+            timeout: .seconds(configuration.openCode.requestTimeoutSeconds),
+            credentials: credentials,
+            dialect: OpenCodeDialect(pinned: configuration.openCode.pinnedProtocol)
+        )
+        let source = openCode ?? client
         let catalog = ModelCatalogService(
             source: source,
             cache: CatalogCache(path: paths.catalogCache),
@@ -138,9 +140,8 @@ public struct OttoRuntime: Sendable {
             interval: .seconds(configuration.catalogRefreshIntervalSeconds),
             logger: logger
         )
-        let openCodePrompts = OpenCodeClient(baseURL: configuration.openCode.baseURL, credentials: credentials)
         let scheduler = Scheduler(
-            database: database, resolver: resolver, openCode: openCodePrompts, configuration: configuration,
+            database: database, resolver: resolver, openCode: client, configuration: configuration,
             logger: logger)
         let jobs = JobsService(
             database: database, resolver: resolver, catalog: catalog, jobsChanged: { scheduler.wake() })
@@ -166,11 +167,10 @@ public struct OttoRuntime: Sendable {
         // refreshes and aborts keep theirs.
         let assistant = AssistantService(
             resolver: resolver,
-            openCode: OpenCodeClient(
-                baseURL: configuration.openCode.baseURL, credentials: credentials,
+            openCode: client.using(
                 httpClient: OpenCodeClient.assistantHTTPClient(maxConcurrent: configuration.assistant.maxConcurrent)),
             timeout: .seconds(configuration.scheduler.runTimeoutSeconds), retries: configuration.scheduler.retries,
-            maxConcurrent: configuration.assistant.maxConcurrent, logger: logger)
+            maxConcurrent: configuration.assistant.maxConcurrent, safety: configuration.openCode.safety, logger: logger)
         return OttoRuntime(
             configurationPath: loaded.path,
             configuration: configuration,

@@ -45,8 +45,10 @@ extension OttoCtl {
             if output.json { return context.output.raw(answer.body) }
             let reply = answer.value
             context.output.line(reply.reply)
+            let asked = reply.model.ref?.description ?? "chosen by OpenCode"
+            let answered = reply.model.answeredBy.map { ", answered by \($0)" } ?? ""
             context.output.trace(
-                "model \(reply.model.ref) (\(reply.model.source.rawValue)), session \(reply.sessionId)")
+                "model \(asked) (\(reply.model.source.rawValue))\(answered), session \(reply.sessionId)")
         }
 
         /// Standard input, up to the API's limit on a message.

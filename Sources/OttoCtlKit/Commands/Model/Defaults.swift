@@ -12,14 +12,27 @@ extension OttoCtl.Model.Defaults {
         func run(in context: CommandContext) async throws {
             let answer = try await context.client.defaults()
             if output.json { return context.output.raw(answer.body) }
-            Self.print(answer.value.flowDefaults, to: context.output)
+            // What an unset flow runs on: OpenCode's global default, or OpenCode's own choice.
+            let effective = try? await context.client.effectiveModels().value
+            Self.print(answer.value.flowDefaults, effective: effective, to: context.output)
         }
 
-        static func print(_ defaults: FlowDefaults, to output: Output) {
+        static func print(_ defaults: FlowDefaults, effective: EffectiveModelsResponse? = nil, to output: Output) {
             let width = RuntimeModelFlow.allCases.map(\.rawValue.count).max() ?? 0
             output.lines(
                 RuntimeModelFlow.allCases.map { flow in
-                    "\(Output.padded(flow.rawValue, to: width))  \(output.modelRef(defaults[flow]))"
+                    var line = "\(Output.padded(flow.rawValue, to: width))  \(output.modelRef(defaults[flow]))"
+                    if defaults[flow] == nil, let model = effective?.flows[flow.rawValue] {
+                        switch model.source {
+                        case .openCodeDefault: line += output.styled(" (chosen by OpenCode)", .dim)
+                        case .globalDefault:
+                            line += output.styled(
+                                " (\(model.ref?.description ?? "?"), OpenCode's global default)", .dim)
+                        case .unresolved: line += output.styled(" (no model available)", .red)
+                        case .job, .flowDefault, .fallbackGlobalDefault: break
+                        }
+                    }
+                    return line
                 },
                 none: "")
         }

@@ -38,11 +38,13 @@ extension OttoCtl.Tasks {
 
         /// `openai/gpt-5 (job)`; a fallback stands out in yellow and no model at all in red on a terminal.
         static func describe(_ model: EffectiveModel, _ output: Output) -> String {
-            let text = "\(model.ref?.description ?? "nothing (no model available)") (\(model.source.rawValue))"
             switch model.source {
-            case .fallbackGlobalDefault: return output.styled(text, .yellow)
-            case .unresolved: return output.styled(text, .red)
-            case .job, .flowDefault, .globalDefault: return text
+            case .openCodeDefault: return "the model chosen by OpenCode (\(model.source.rawValue))"
+            case .unresolved: return output.styled("nothing (no model available) (\(model.source.rawValue))", .red)
+            case .fallbackGlobalDefault:
+                return output.styled("\(model.ref?.description ?? "?") (\(model.source.rawValue))", .yellow)
+            case .job, .flowDefault, .globalDefault:
+                return "\(model.ref?.description ?? "?") (\(model.source.rawValue))"
             }
         }
     }
@@ -132,10 +134,16 @@ extension OttoCtl.Tasks {
             if output.json { return context.output.raw(answer.body) }
             let lines = answer.value.runs.map { run in
                 var line = Output.localTime(run.startedAt) + "  " + Self.status(run, context.output)
-                if let model = run.modelRef {
-                    let source = run.modelSource?.rawValue ?? "?"
-                    line +=
-                        "  \(model) (\(run.modelSource == .fallbackGlobalDefault ? context.output.styled(source, .yellow) : source))"
+                if let source = run.modelSource {
+                    let named =
+                        source == .fallbackGlobalDefault
+                        ? context.output.styled(source.rawValue, .yellow) : source.rawValue
+                    line += "  \(run.modelRef?.description ?? "chosen by OpenCode") (\(named))"
+                }
+                if let answeredBy = run.answeredBy, answeredBy != run.modelRef {
+                    // OpenCode substituted a model (yellow), or chose one itself.
+                    let text = "answered by \(answeredBy)"
+                    line += "  " + (run.modelRef == nil ? text : context.output.styled(text, .yellow))
                 }
                 if run.attempts > 1 { line += "  \(run.attempts) attempts" }
                 if let code = run.errorCode { line += "  \(code): \(run.errorMessage ?? "")" }
