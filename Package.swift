@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "otto", targets: ["otto"]),
         .executable(name: "ottoctl", targets: ["ottoctl"]),
         .executable(name: "opencode-standin", targets: ["opencode-standin"]),
+        .executable(name: "telegram-standin", targets: ["telegram-standin"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -66,6 +67,22 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // A stand-in Telegram Bot API server, from the Bot API reference (development and tests only).
+        .target(
+            name: "TelegramStandIn",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(
+            name: "telegram-standin",
+            dependencies: [
+                "TelegramStandIn",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ]
+        ),
         // glibc malloc tuning for the long-running server: a constructor and two inline C functions.
         .target(name: "CMallocTuning"),
         .executableTarget(
@@ -118,6 +135,7 @@ let package = Package(
             name: "OttoTestSupport",
             dependencies: [
                 "OpenCodeStandIn",
+                "TelegramStandIn",
                 "OttoContracts",
                 .product(name: "Hummingbird", package: "hummingbird"),
             ],

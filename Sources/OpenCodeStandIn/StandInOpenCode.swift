@@ -59,6 +59,28 @@ public final class StandInOpenCode: Sendable {
         public let text: String
         /// Epoch milliseconds when the prompt arrived.
         public let receivedAt: Int64
+        /// Files attached to the prompt (1.x `file` parts, 2.x `files`), nil when none.
+        public var files: [ReceivedFile]? = nil
+    }
+
+    /// A file attached to a prompt, as a `data:` URL decoded.
+    public struct ReceivedFile: Codable, Sendable, Equatable {
+        public let name: String?
+        public let mime: String
+        public let bytes: Int
+        /// The SHA-less check a test needs: the first bytes, as text.
+        public let head: String
+
+        /// Decodes `data:<mime>;base64,<data>`; nil for anything else (a real server would try to fetch it).
+        public static func decode(url: String, name: String?) -> ReceivedFile? {
+            guard url.hasPrefix("data:"), let comma = url.firstIndex(of: ","),
+                url[..<comma].hasSuffix(";base64")
+            else { return nil }
+            let mime = String(url[url.index(url.startIndex, offsetBy: 5)..<comma].dropLast(7))
+            guard let data = Data(base64Encoded: String(url[url.index(after: comma)...])) else { return nil }
+            return ReceivedFile(
+                name: name, mime: mime, bytes: data.count, head: String(decoding: data.prefix(32), as: UTF8.self))
+        }
     }
 
     /// A permission request or question raised during a turn, pending until answered.
@@ -456,7 +478,7 @@ public final class StandInOpenCode: Sendable {
     /// Records a prompt as received and counts it for its session; nil when the session does not exist.
     func record(
         session id: String, messageID: String?, text: String, model: (provider: String, id: String)?, agent: String?,
-        tools: [String: Bool]?, permissions: [String]?
+        tools: [String: Bool]?, permissions: [String]?, files: [ReceivedFile]? = nil
     ) -> Int? {
         let now = Self.now()
         return state.withLock { state in
@@ -467,7 +489,7 @@ public final class StandInOpenCode: Sendable {
                 ReceivedPrompt(
                     sessionId: id, sessionTitle: session.title, providerID: model?.provider, modelID: model?.id,
                     agent: agent, tools: tools, permissions: permissions, messageID: messageID, text: text,
-                    receivedAt: now))
+                    receivedAt: now, files: files))
             return session.prompts
         }
     }

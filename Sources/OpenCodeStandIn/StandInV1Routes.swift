@@ -125,9 +125,13 @@ extension StandInOpenCode {
             let providerID: String
             let modelID: String
         }
+        // `TextPartInput` and `FilePartInput` (`{type: "file", mime, filename?, url}`).
         struct Part: Decodable {
             let type: String
             let text: String?
+            let mime: String?
+            let filename: String?
+            let url: String?
         }
         struct Body: Decodable {
             let messageID: String?
@@ -141,10 +145,16 @@ extension StandInOpenCode {
         }
         let text = request.parts.filter { $0.type == "text" }.compactMap(\.text).joined(separator: "\n")
         let model = request.model.map { (provider: $0.providerID, id: $0.modelID) }
+        var files: [ReceivedFile] = []
+        for part in request.parts where part.type == "file" {
+            guard let url = part.url, part.mime != nil, let file = ReceivedFile.decode(url: url, name: part.filename)
+            else { return Self.badRequest("a file part needs mime and url") }
+            files.append(file)
+        }
         guard
             let attempt = record(
                 session: id, messageID: request.messageID, text: text, model: model, agent: request.agent,
-                tools: request.tools, permissions: nil)
+                tools: request.tools, permissions: nil, files: files.isEmpty ? nil : files)
         else { return Self.notFound(id) }
         if let (status, count) = Self.failMarker(text), attempt <= count {
             return Self.json(status: HTTPResponse.Status(code: status), Self.failureBody)

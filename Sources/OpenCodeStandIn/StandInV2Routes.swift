@@ -224,12 +224,25 @@ extension StandInOpenCode {
 
     private func promptV2(session id: String, body: Data) async throws -> Response {
         if let failure = try await failureResponse() { return failure }
+        // `PromptInputFileAttachment`: `{uri, name?, description?, mention?}`.
+        struct File: Decodable {
+            let uri: String
+            let name: String?
+        }
         struct Body: Decodable {
             let id: String?
             let text: String
+            let files: [File]?
         }
         guard let request = try? JSONDecoder().decode(Body.self, from: body) else {
-            return Self.tagged(.badRequest, "InvalidRequestError", "expected {\"text\", \"id\"?}")
+            return Self.tagged(.badRequest, "InvalidRequestError", "expected {\"text\", \"id\"?, \"files\"?}")
+        }
+        var files: [ReceivedFile] = []
+        for file in request.files ?? [] {
+            guard let decoded = ReceivedFile.decode(url: file.uri, name: file.name) else {
+                return Self.tagged(.badRequest, "InvalidRequestError", "files[].uri: expected a data: URL")
+            }
+            files.append(decoded)
         }
         guard let session = self.session(id) else { return Self.sessionNotFound(id) }
         if let messageId = request.id, session.messages.contains(where: { $0.id == messageId }) {
@@ -243,7 +256,7 @@ extension StandInOpenCode {
         guard
             let attempt = record(
                 session: id, messageID: request.id, text: request.text, model: session.model, agent: session.agent,
-                tools: nil, permissions: session.permissions)
+                tools: nil, permissions: session.permissions, files: files.isEmpty ? nil : files)
         else { return Self.sessionNotFound(id) }
         if let (status, count) = Self.failMarker(request.text), attempt <= count {
             return Self.tagged(HTTPResponse.Status(code: status), "UnknownError", "stand-in failure")

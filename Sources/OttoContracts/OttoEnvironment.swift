@@ -12,6 +12,10 @@ public enum OttoEnvironment {
     public static let openCodeServerPassword = "OPENCODE_SERVER_PASSWORD"
     /// The user name `opencode serve` itself reads (default `opencode`); `opencode.username` comes first.
     public static let openCodeServerUsername = "OPENCODE_SERVER_USERNAME"
+    /// Telegram's bot token (after `telegram.botTokenFile`, before the TypeScript Otto's `telegram.env`).
+    public static let telegramBotToken = "TELEGRAM_BOT_TOKEN"
+    /// The one Telegram user Otto serves (after `telegram.allowedUserId`, before `telegram.env`).
+    public static let telegramAllowedUserId = "TELEGRAM_ALLOWED_USER_ID"
     /// Host the external API binds to; overrides `externalApi.host`.
     public static let externalAPIHost = "OTTO_EXTERNAL_API_HOST"
     /// Port the external API binds to; overrides `externalApi.port`.

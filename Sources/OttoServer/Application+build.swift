@@ -18,13 +18,17 @@ public struct ExternalAPIServices: Sendable {
     public let models: ModelManagementService
     public let jobs: JobsService
     public let assistant: AssistantService?
+    public let telegram: TelegramSurface?
     public let token: APIToken
 
-    public init(models: ModelManagementService, jobs: JobsService, assistant: AssistantService? = nil, token: APIToken)
-    {
+    public init(
+        models: ModelManagementService, jobs: JobsService, assistant: AssistantService? = nil,
+        telegram: TelegramSurface? = nil, token: APIToken
+    ) {
         self.models = models
         self.jobs = jobs
         self.assistant = assistant
+        self.telegram = telegram
         self.token = token
     }
 
@@ -41,6 +45,7 @@ public struct ExternalAPIServices: Sendable {
             models: models,
             jobs: runtime.jobs,
             assistant: runtime.assistant,
+            telegram: runtime.telegram,
             token: runtime.apiToken
         )
     }
@@ -61,6 +66,9 @@ public func buildRouter(_ services: ExternalAPIServices, logger: Logger) -> APIR
     JobsController(jobs: services.jobs).register(on: routes)
     StatusController(models: services.models).register(on: routes)
     if let assistant = services.assistant { AssistantController(assistant: assistant).register(on: routes) }
+    if let telegram = services.telegram {
+        routes.on(.get, "/external/telegram/status") { _, _ in try JSONResponse.make(await telegram.status()) }
+    }
     return APIRouter(router: router)
 }
 

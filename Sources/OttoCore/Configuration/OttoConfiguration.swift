@@ -73,6 +73,24 @@ public struct OttoConfiguration: Sendable, Equatable {
     public struct Notifications: Sendable, Equatable {
         /// An http(s) URL that receives a JSON POST per message, or nil for none.
         public var webhookURL: String?
+        /// `notifications.telegram`: also to the Telegram chat; nil: yes when Telegram is configured.
+        public var telegram: Bool? = nil
+    }
+
+    /// `telegram.*`. The token and the user id may also come from the environment or the TypeScript Otto's
+    /// `telegram.env` (see `TelegramSettings.resolve`).
+    public struct Telegram: Sendable, Equatable {
+        /// nil: on when a bot token is found.
+        public var enabled: Bool? = nil
+        /// A file whose first line is the bot token (an absolute path).
+        public var botTokenFile: String? = nil
+        public var allowedUserId: Int64? = nil
+        /// Without a trailing slash.
+        public var apiBaseURL = "https://api.telegram.org"
+        /// The longest one message's prompt may take (the TypeScript Otto's key and default).
+        public var promptTimeoutMs = 300_000
+        /// `MarkdownV2` or `HTML`; nil: plain text.
+        public var parseMode: String? = nil
     }
 
     public var ottoHome: String
@@ -85,6 +103,7 @@ public struct OttoConfiguration: Sendable, Equatable {
     public var watchdog = Watchdog()
     public var notifications = Notifications()
     public var assistant = Assistant()
+    public var telegram = Telegram()
 
     /// The interactive assistant (`assistant.*`).
     public struct Assistant: Sendable, Equatable {
@@ -467,6 +486,7 @@ extension OttoConfiguration {
                 configuration.catalogRefreshIntervalSeconds = interval
             }
             readExecution(root, into: &configuration)
+            readTelegram(root, homeDirectory: homeDirectory, into: &configuration)
             return configuration
         }
 

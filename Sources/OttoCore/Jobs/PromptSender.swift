@@ -52,6 +52,8 @@ struct PromptSender: Sendable {
     ///   - model: nil lets OpenCode choose.
     ///   - agent: the OpenCode agent; nil: `safety.agent`.
     ///   - session: an existing session to continue, or nil for a new one titled `title`.
+    ///   - messageId, mayHaveBeenDelivered: the prompt's id, and whether an earlier process may have sent it
+    ///     already (Telegram's recovery after a restart: its answer is looked for before it is sent again).
     ///   - sessionStarted: told the id of a new session as soon as OpenCode created it, before the prompt is
     ///     sent, so that a run killed mid-prompt leaves the id behind for the next start to abort.
     ///
@@ -60,6 +62,7 @@ struct PromptSender: Sendable {
     /// marks retryable is a new turn with a new id, after the wait OpenCode asks for.
     func send(
         _ text: String, model: ModelRef?, agent: String? = nil, session: String?, title: String,
+        files: [OpenCodeFile] = [], messageId: String? = nil, mayHaveBeenDelivered: Bool = false,
         sessionStarted: @Sendable (String) async -> Void = { _ in }
     ) async -> PromptExchange {
         let clock = ContinuousClock()
@@ -67,7 +70,11 @@ struct PromptSender: Sendable {
         let seconds = Int(timeout.components.seconds)
         let agent = agent ?? safety.agent
         var exchange = PromptExchange(answer: .failure(.cancelled), sessionId: session, attempts: 0)
-        var prompt = OpenCodePrompt(text: text, model: model, agent: agent, safety: safety)
+        var prompt = OpenCodePrompt(
+            text: text, model: model, agent: agent, safety: safety,
+            messageId: messageId ?? OpenCodeMessageID.ascending(),
+            mayHaveBeenDelivered: mayHaveBeenDelivered)
+        prompt.files = files
         while true {
             exchange.attempts += 1
             var prompting = false

@@ -16,6 +16,8 @@ public final class Scheduler: Service, Sendable {
     let settings: OttoConfiguration.Scheduler
     let heartbeat: OttoConfiguration.Heartbeat
     let notifier: WebhookNotifier?
+    /// The Telegram chat that gets the watchdog's alerts and the heartbeat's digest, through the outbox.
+    let telegramChat: Int64?
     let logger: Logger
     let now: @Sendable () -> Int64
     private let wakeup = Wakeup()
@@ -34,6 +36,7 @@ public final class Scheduler: Service, Sendable {
         openCode: any OpenCodePrompting,
         configuration: OttoConfiguration,
         httpClient: HTTPClient = OpenCodeClient.sharedHTTPClient,
+        telegramChat: Int64? = nil,
         logger: Logger,
         now: @escaping @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
     ) {
@@ -50,6 +53,7 @@ public final class Scheduler: Service, Sendable {
         self.notifier = configuration.notifications.webhookURL.map {
             WebhookNotifier(url: $0, httpClient: httpClient, logger: logger)
         }
+        self.telegramChat = telegramChat
         self.logger = logger
         self.now = now
     }
@@ -302,6 +306,8 @@ public final class Scheduler: Service, Sendable {
     struct Performed: Sendable {
         var run: JobRun
         var reported: [String] = []
+        /// Telegram messages to queue with the run's end.
+        var notify: [TelegramOutgoing] = []
     }
 
     private func finish(_ claimed: ClaimedRun, _ performed: Performed, stopping: Bool) async throws -> Bool {
@@ -324,7 +330,8 @@ public final class Scheduler: Service, Sendable {
             after = claimed.job.finished(scheduledFor: run.scheduledFor, failure: failure, at: now)
         }
         return try await database.finishRun(
-            run, job: after, lockToken: claimed.lockToken, reporting: performed.reported)
+            run, job: after, lockToken: claimed.lockToken, reporting: performed.reported,
+            notify: run.status == .success ? performed.notify : [])
     }
 
     /// Renews the lease every third of its length; returns true when the lease was lost, false when cancelled.
@@ -507,10 +514,16 @@ public final class Scheduler: Service, Sendable {
         let exchange = await sender.send(
             text, model: model, session: nil, title: "otto job \(job.id)", sessionStarted: recordSession(of: run))
         var extra: [String: JSONValue] = [:]
-        if case .success(let reply) = exchange.answer, let notifier {
-            extra["notification"] = await deliver(notifier, kind: "heartbeat", job, run, reply.text, deadline: deadline)
+        var notify: [TelegramOutgoing] = []
+        if case .success(let reply) = exchange.answer {
+            if let notifier {
+                extra["notification"] = await deliver(
+                    notifier, kind: "heartbeat", job, run, reply.text, deadline: deadline)
+            }
+            notify = telegram("heartbeat", run, reply.text)
+            if !notify.isEmpty { extra["telegram"] = .object(["queued": .number(Double(notify.count))]) }
         }
-        return Performed(run: applying(exchange, to: run, flow: job.flow, extra: extra))
+        return Performed(run: applying(exchange, to: run, flow: job.flow, extra: extra), notify: notify)
     }
 
     private func runWatchdog(_ job: Job, _ run: JobRun, _ model: ModelRef?, deadline: ContinuousClock.Instant)
@@ -534,8 +547,21 @@ public final class Scheduler: Service, Sendable {
         if let notifier {
             extra["notification"] = await deliver(notifier, kind: "watchdog", job, run, reply.text, deadline: deadline)
         }
+        let notify = telegram("watchdog", run, reply.text)
+        if !notify.isEmpty { extra["telegram"] = .object(["queued": .number(Double(notify.count))]) }
         return Performed(
-            run: applying(exchange, to: run, flow: job.flow, extra: extra), reported: failures.map(\.run.id))
+            run: applying(exchange, to: run, flow: job.flow, extra: extra), reported: failures.map(\.run.id),
+            notify: notify)
+    }
+
+    /// The run's message for the Telegram chat, split to Telegram's size, each part keyed by the run so that it is
+    /// queued once however often the run's end is written.
+    private func telegram(_ kind: String, _ run: JobRun, _ text: String) -> [TelegramOutgoing] {
+        guard let telegramChat else { return [] }
+        let title = kind == "watchdog" ? "Otto watchdog: failed jobs" : "Otto heartbeat"
+        return TelegramText.split(title + "\n\n" + text).enumerated().map { index, part in
+            TelegramOutgoing(dedupeKey: "run:\(run.id):\(index)", chatId: telegramChat, text: part, kind: kind)
+        }
     }
 
     private func deliver(

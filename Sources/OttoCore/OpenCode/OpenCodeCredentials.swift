@@ -67,19 +67,24 @@ public struct OpenCodeCredentials: Sendable, Equatable, CustomStringConvertible 
     }
 
     /// The first line of `path` (at most 4 KiB are read), without its line ending.
-    static func readPasswordFile(_ path: String, warn: (String) -> Void) throws(Problem) -> String {
+    static func readPasswordFile(
+        _ path: String, setting: String = "opencode.passwordFile", secret: String = "password",
+        warn: (String) -> Void
+    )
+        throws(Problem) -> String
+    {
         var info = stat()
         guard stat(path, &info) == 0 else {
-            throw Problem(description: "cannot read opencode.passwordFile \(path): \(String(cString: strerror(errno)))")
+            throw Problem(description: "cannot read \(setting) \(path): \(String(cString: strerror(errno)))")
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
-            throw Problem(description: "opencode.passwordFile \(path) is not a regular file")
+            throw Problem(description: "\(setting) \(path) is not a regular file")
         }
         if info.st_mode & 0o077 != 0 {
-            warn("opencode.passwordFile \(path) can be read by group or others: chmod 600 \(path)")
+            warn("\(setting) \(path) can be read by group or others: chmod 600 \(path)")
         }
         guard let handle = FileHandle(forReadingAtPath: path) else {
-            throw Problem(description: "cannot read opencode.passwordFile \(path): permission denied")
+            throw Problem(description: "cannot read \(setting) \(path): permission denied")
         }
         defer { try? handle.close() }
         let data = (try? handle.read(upToCount: 4096)) ?? Data()
@@ -88,7 +93,7 @@ public struct OpenCodeCredentials: Sendable, Equatable, CustomStringConvertible 
         if line.last == UInt8(ascii: "\r") { line = line.dropLast() }
         let password = String(decoding: line, as: UTF8.self)
         guard !password.isEmpty else {
-            throw Problem(description: "opencode.passwordFile \(path) is empty: its first line is the password")
+            throw Problem(description: "\(setting) \(path) is empty: its first line is the \(secret)")
         }
         return password
     }

@@ -20,9 +20,28 @@ public struct OpenCodeSessionRequest: Sendable {
     }
 }
 
+/// A file that goes with a prompt (a photo or a document from Telegram), inline as a `data:` URL.
+public struct OpenCodeFile: Sendable, Equatable {
+    public var name: String
+    public var mimeType: String
+    public var data: Data
+
+    public init(name: String, mimeType: String, data: Data) {
+        self.name = name
+        self.mimeType = mimeType
+        self.data = data
+    }
+
+    /// `data:<mime>;base64,<bytes>`: both protocols take files this way (1.x `FilePartInput.url`, 2.x
+    /// `PromptInputFileAttachment.uri`: "images can be data: URLs", lib/_session.py).
+    var dataURL: String { "data:\(mimeType);base64,\(data.base64EncodedString())" }
+}
+
 /// One prompt to run to completion.
 public struct OpenCodePrompt: Sendable {
     public var text: String
+    /// Files attached to the prompt.
+    public var files: [OpenCodeFile] = []
     /// nil: OpenCode chooses (its configured default, or its own pick).
     public var model: ModelRef?
     public var agent: String?

@@ -134,9 +134,14 @@ extension OpenCodeClient {
             let providerID: String
             let modelID: String
         }
+        // `TextPartInput` `{type: "text", text}` and `FilePartInput` `{type: "file", mime, filename?, url}`
+        // (packages/opencode/src/session/prompt.ts, `PromptInput.parts`).
         struct Part: Encodable {
-            let type = "text"
-            let text: String
+            var type = "text"
+            var text: String? = nil
+            var mime: String? = nil
+            var filename: String? = nil
+            var url: String? = nil
         }
         struct Body: Encodable {
             let messageID: String
@@ -148,7 +153,9 @@ extension OpenCodeClient {
         let body = Body(
             messageID: prompt.messageId,
             model: prompt.model.map { Model(providerID: $0.providerId, modelID: $0.modelId) }, agent: prompt.agent,
-            tools: prompt.safety.v1Tools, parts: [Part(text: prompt.text)])
+            tools: prompt.safety.v1Tools,
+            parts: [Part(text: prompt.text)]
+                + prompt.files.map { Part(type: "file", mime: $0.mimeType, filename: $0.name, url: $0.dataURL) })
         let response = try await expectSuccess(.POST, url, Self.encoded(body), timeout: deadline - .now)
         guard let message = try? JSONDecoder().decode(V1.Message.self, from: response.data) else {
             throw OpenCodeError(url: url, cause: .badPayload("expected an assistant message with \"parts\""))

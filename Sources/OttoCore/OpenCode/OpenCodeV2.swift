@@ -206,13 +206,23 @@ extension OpenCodeClient {
                 .PATCH, session, Self.encoded(PermissionsBody(permissions: Self.permissionRules(prompt.safety))),
                 timeout: deadline - .now)
         }
+        // `files: [PromptInputFileAttachment]` (`{uri, name?}`, resources/session.py `prompt`).
+        struct File: Encodable {
+            let uri: String
+            let name: String
+        }
         struct PromptBody: Encodable {
             let id: String
             let text: String
+            let files: [File]?
         }
         let promptURL = session + "/prompt"
         let admitted = try await exchange(
-            .POST, promptURL, body: Self.encoded(PromptBody(id: prompt.messageId, text: prompt.text)),
+            .POST, promptURL,
+            body: Self.encoded(
+                PromptBody(
+                    id: prompt.messageId, text: prompt.text,
+                    files: prompt.files.isEmpty ? nil : prompt.files.map { File(uri: $0.dataURL, name: $0.name) })),
             timeout: deadline - .now, maxBody: Self.maxAnswerBytes)
         // 409: an earlier attempt whose response was lost already admitted this message; wait for its answer.
         guard admitted.isSuccess || admitted.status == 409 else {

@@ -92,9 +92,12 @@ extension AppDatabase {
     /// Ends a claimed run: stores the job's state after it (`after`, lock released) and the finished run, and marks
     /// the runs it reported, in one transaction, only if the lock is still ours. Returns false (and changes
     /// nothing) if it is not.
-    func finishRun(_ run: JobRun, job after: Job, lockToken: String, reporting reported: [String]) async throws
-        -> Bool
-    {
+    /// - Parameter notify: Telegram messages the run produced, queued in the same transaction (so an alert is
+    ///   queued exactly when its run is recorded, once).
+    func finishRun(
+        _ run: JobRun, job after: Job, lockToken: String, reporting reported: [String],
+        notify: [TelegramOutgoing] = []
+    ) async throws -> Bool {
         try await writer.write { db in
             try db.execute(
                 sql: """
@@ -113,6 +116,7 @@ extension AppDatabase {
                     sql: "UPDATE job_runs SET reported_by = ? WHERE id = ? AND reported_by IS NULL",
                     arguments: [run.id, runId])
             }
+            try Self.enqueue(notify, db, now: run.finishedAt ?? after.updatedAt)
             return true
         }
     }

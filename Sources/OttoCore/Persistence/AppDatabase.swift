@@ -266,6 +266,7 @@ public struct AppDatabase: Sendable {
                 try db.execute(sql: "ALTER TABLE job_runs ADD COLUMN answered_by TEXT")
             }
         }
+        registerTelegramMigration(&migrator)
         return migrator
     }
 }

@@ -25,6 +25,7 @@ public struct OttoRuntime: Sendable {
     public let jobs: JobsService
     public let scheduler: Scheduler
     public let assistant: AssistantService
+    public let telegram: TelegramSurface
     /// Long-running work, dependencies first; `otto serve` runs them in one service group.
     public let services: [any Service]
 
@@ -140,9 +141,14 @@ public struct OttoRuntime: Sendable {
             interval: .seconds(configuration.catalogRefreshIntervalSeconds),
             logger: logger
         )
+        let telegramSettings = TelegramSettings.resolve(configuration, environment: environment) { warning in
+            logger.warning("\(warning)")
+        }
+        var telegramChat: Int64?
+        if case .on(let settings) = telegramSettings, settings.notify { telegramChat = settings.allowedUserId }
         let scheduler = Scheduler(
             database: database, resolver: resolver, openCode: client, configuration: configuration,
-            logger: logger)
+            telegramChat: telegramChat, logger: logger)
         let jobs = JobsService(
             database: database, resolver: resolver, catalog: catalog, jobsChanged: { scheduler.wake() })
         do {
@@ -171,6 +177,32 @@ public struct OttoRuntime: Sendable {
                 httpClient: OpenCodeClient.assistantHTTPClient(maxConcurrent: configuration.assistant.maxConcurrent)),
             timeout: .seconds(configuration.scheduler.runTimeoutSeconds), retries: configuration.scheduler.retries,
             maxConcurrent: configuration.assistant.maxConcurrent, safety: configuration.openCode.safety, logger: logger)
+        let telegram: TelegramSurface
+        var services: [any Service] = [refresh, FlowDefaultsWatcher(store: flowDefaults), scheduler, MemoryReclaimer()]
+        switch telegramSettings {
+        case .off(let reason):
+            logger.info("Telegram is off", metadata: ["reason": "\(reason)"])
+            telegram = TelegramSurface(mode: .off(reason: reason), database: database)
+        case .unusable(let reason):
+            logger.error("Telegram is off: \(reason)")
+            telegram = TelegramSurface(
+                mode: .unusable(reason: reason, at: Int64((Date().timeIntervalSince1970 * 1000).rounded())),
+                database: database)
+        case .on(let settings):
+            let pollSeconds = environment["OTTO_TEST_TELEGRAM_POLL_SECONDS"].flatMap(Int.init) ?? 30
+            let service = TelegramService(
+                settings: settings, database: database, resolver: resolver,
+                openCode: client.using(
+                    httpClient: OpenCodeClient.assistantHTTPClient(
+                        maxConcurrent: configuration.assistant.maxConcurrent)),
+                safety: configuration.openCode.safety, retries: configuration.scheduler.retries, logger: logger,
+                pollSeconds: max(1, min(pollSeconds, 50)),
+                statusText: { [database, client] in
+                    await TelegramService.statusText(database: database, openCode: client)
+                })
+            telegram = TelegramSurface(mode: .on(service), database: database)
+            services.append(service)
+        }
         return OttoRuntime(
             configurationPath: loaded.path,
             configuration: configuration,
@@ -183,7 +215,8 @@ public struct OttoRuntime: Sendable {
             jobs: jobs,
             scheduler: scheduler,
             assistant: assistant,
-            services: [refresh, FlowDefaultsWatcher(store: flowDefaults), scheduler, MemoryReclaimer()]
+            telegram: telegram,
+            services: services
         )
     }
 }

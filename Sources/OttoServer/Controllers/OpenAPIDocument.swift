@@ -19,6 +19,11 @@ enum OpenAPIDocument {
               "get": {"operationId": "getHealth", "summary": "Liveness and catalog state.",
                 "responses": {"200": {"$ref": "#/components/responses/Health"}, "401": {"$ref": "#/components/responses/Error"}}}
             },
+            "/external/telegram/status": {
+              "get": {"operationId": "getTelegramStatus", "summary": "Telegram: whether it is on, the bot, the poller's state, the outbox and the last error. Times are epoch milliseconds.",
+                "responses": {"200": {"description": "Telegram's state.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/TelegramStatus"}}}},
+                  "401": {"$ref": "#/components/responses/Error"}}}
+            },
             "/external/models/catalog": {
               "get": {"operationId": "getCatalog", "summary": "Every model OpenCode offers, as provider/model.",
                 "responses": {"200": {"description": "The catalog.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Catalog"}}}},
@@ -141,6 +146,18 @@ enum OpenAPIDocument {
               "JobMutation": {"description": "The job was changed.", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/JobMutation"}}}}
             },
             "schemas": {
+              "TelegramStatus": {"type": "object", "additionalProperties": false,
+                "required": ["enabled", "botUsername", "polling", "standby", "lastUpdateAt", "outbox", "lastError"],
+                "properties": {
+                  "enabled": {"type": "boolean", "description": "Telegram is configured and its token was usable at start-up."},
+                  "botUsername": {"type": ["string", "null"]},
+                  "polling": {"type": "string", "enum": ["off", "polling", "backoff", "conflict", "unauthorized"]},
+                  "standby": {"type": "boolean", "description": "Another otto serve on this database polls; this one takes over if it stops."},
+                  "lastUpdateAt": {"type": ["integer", "null"]},
+                  "outbox": {"type": "object", "additionalProperties": false, "required": ["queued", "failed"],
+                    "properties": {"queued": {"type": "integer", "minimum": 0}, "failed": {"type": "integer", "minimum": 0}}},
+                  "lastError": {"type": ["object", "null"], "additionalProperties": false, "required": ["at", "message"],
+                    "properties": {"at": {"type": "integer"}, "message": {"type": "string"}}}}},
               "ModelRef": {"type": "string", "description": "provider/model, split at the first /; the model part may hold /, spaces and other characters.", "pattern": "^[^/\\s]+/.+$"},
               "NullableModelRef": {"type": ["string", "null"], "pattern": "^[^/\\s]+/.+$"},
               "Error": {"type": "object", "additionalProperties": false, "required": ["error", "message"],
