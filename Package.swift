@@ -168,7 +168,7 @@ let package = Package(
         .testTarget(
             name: "OttoExecutableTests",
             dependencies: [
-                "OttoTestSupport", "OttoContracts", "OttoCore", "OttoCtlKit",
+                "OttoTestSupport", "OttoContracts", "OttoCore", "OttoCtlKit", "TelegramStandIn",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
     ]

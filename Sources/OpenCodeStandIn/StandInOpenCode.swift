@@ -494,6 +494,12 @@ public final class StandInOpenCode: Sendable {
         }
     }
 
+    /// Adds a session OpenCode already has (one a TypeScript Otto started, say), under its own id.
+    public func addExistingSession(id: String, title: String) {
+        let now = Self.now()
+        state.withLock { $0.sessions[id] = Session(title: title, created: now) }
+    }
+
     /// Creates a session; returns its id.
     func createSession(title: String, configure: (inout Session) -> Void = { _ in }) -> String {
         let now = Self.now()

@@ -134,6 +134,11 @@ public final class StandInTelegram: Sendable {
         public struct Chat: Codable, Sendable {
             public var id: Int64
             public var type: String
+
+            public init(id: Int64, type: String) {
+                self.id = id
+                self.type = type
+            }
         }
         public struct File: Codable, Sendable {
             public var name: String?
@@ -143,6 +148,17 @@ public final class StandInTelegram: Sendable {
             public var content: String?
             /// Whether the message and `getFile` state the size (Telegram usually does).
             public var statedSize: Bool?
+
+            public init(
+                name: String? = nil, mime: String? = nil, bytes: Int? = nil, content: String? = nil,
+                statedSize: Bool? = nil
+            ) {
+                self.name = name
+                self.mime = mime
+                self.bytes = bytes
+                self.content = content
+                self.statedSize = statedSize
+            }
         }
         public var from: Int64
         public var chat: Chat?

@@ -93,7 +93,7 @@ import Testing
             let file = home.ottoHome + "/secrets/opencode.password"
             try FileManager.default.createDirectory(
                 atPath: home.ottoHome + "/secrets", withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: file, contents: Data((password + "\n").utf8))
+            _ = FileManager.default.createFile(atPath: file, contents: Data((password + "\n").utf8))
             chmod(file, 0o600)
             try home.writeConfig(#"{"opencode": {"passwordFile": "~/.otto/secrets/opencode.password"}}"#)
             let child = try ChildProcess(

@@ -113,13 +113,10 @@ public final class TelegramService: Service, Sendable {
                 "api": "\(settings.apiBaseURL)", "bot": "\(settings.token.botId)",
                 "allowedUser": "\(settings.allowedUserId)", "token": "\(settings.tokenSource)",
             ])
-        await withGracefulShutdownHandler {
-            await self.serve()
-        } onGracefulShutdown: {
-            self.inbox.signal()
-            self.outbox.signal()
-        }
-        try? await database.releaseTelegramPoller(holder: holder)
+        // A long poll (and a prompt in flight) ends at once on shutdown: a message being answered stays recorded
+        // as it is and is taken up again at the next start.
+        await cancelWhenGracefulShutdown { await self.serve() }
+        _ = await uncancelled { [database, holder] in try await database.releaseTelegramPoller(holder: holder) }
     }
 
     private var stopping: Bool { Task.isCancelled || Task.isShuttingDownGracefully }

@@ -151,6 +151,10 @@ struct APIClient {
         try await get("/external/models/catalog", as: CatalogResponse.self)
     }
 
+    func telegramStatus() async throws -> Answer<TelegramStatus> {
+        try await get("/external/telegram/status", as: TelegramStatus.self)
+    }
+
     func refreshCatalog() async throws -> Answer<RefreshResponse> {
         try answer(try await send(.POST, "/external/models/refresh"), as: RefreshResponse.self)
     }

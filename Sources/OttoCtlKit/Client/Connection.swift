@@ -180,4 +180,13 @@ final class ConfigFile {
         if case .string(let value) = root.member("ottoHome")?.kind { ottoHome = value }
         return (host, port, ottoHome)
     }()
+
+    /// `telegram.apiBaseUrl`, for `ottoctl telegram setup`.
+    lazy var telegramAPIBaseURL: String? = {
+        guard let data = FileManager.default.contents(atPath: OttoLocations.configPath(environment)),
+            let root = try? JSONC.parse(Array(data)),
+            case .string(let value) = root.member("telegram")?.member("apiBaseUrl")?.kind
+        else { return nil }
+        return value
+    }()
 }
