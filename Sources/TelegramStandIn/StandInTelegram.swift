@@ -86,6 +86,8 @@ public final class StandInTelegram: Sendable {
         var commands: [[String: String]] = []
         var webhookDeletions = 0
         var getUpdatesCalls = 0
+        /// Calls per method, with the right token or not.
+        var calls: [String: Int] = [:]
         var conflicts = 0
         var knownChats: Set<Int64> = []
         var files: [String: StoredFile] = [:]
@@ -114,6 +116,9 @@ public final class StandInTelegram: Sendable {
     public var commands: [[String: String]] { state.withLock { $0.commands } }
     public var webhookDeletions: Int { state.withLock { $0.webhookDeletions } }
     public var getUpdatesCalls: Int { state.withLock { $0.getUpdatesCalls } }
+    /// How often `method` was called (with any token).
+    public func calls(_ method: String) -> Int { state.withLock { $0.calls[method] ?? 0 } }
+    public var conflicts: Int { state.withLock { $0.conflicts } }
     /// Updates not yet confirmed by an offset past them.
     public var unconfirmed: Int { state.withLock { $0.updates.count } }
 
@@ -295,6 +300,7 @@ public final class StandInTelegram: Sendable {
         let bot = context.parameters.get("bot") ?? ""
         let method = context.parameters.get("method") ?? ""
         guard bot.hasPrefix("bot") else { return Self.error(404, "Not Found") }
+        state.withLock { $0.calls[method, default: 0] += 1 }
         // A wrong token: 401 "Unauthorized", whatever the method.
         guard bot.dropFirst(3) == token else { return Self.error(401, "Unauthorized") }
         let parameters = try await Self.parameters(request)
@@ -578,7 +584,8 @@ public final class StandInTelegram: Sendable {
                 )
             }
             let id = self.inject(injection)
-            return Self.raw(200, #"{"update_id":\#(id)}"#)
+            let at = self.state.withLock { state in state.updates.first { $0.id == id }?.at ?? Self.now() }
+            return Self.raw(200, #"{"update_id":\#(id),"at":\#(at)}"#)
         }
         router.get("/control/sent") { _, _ -> Response in
             Self.raw(200, String(decoding: (try? JSONEncoder().encode(self.sent)) ?? Data("[]".utf8), as: UTF8.self))

@@ -65,7 +65,7 @@ final class TestClock: Sendable {
         #expect(
             try fixture.database.appliedMigrations() == [
                 "v1-jobs-runs-audit", "v2-jobs-by-creation", "v3-execution", "v4-audit-lane-and-origin",
-                "v5-answered-by-and-opencode-default",
+                "v5-answered-by-and-opencode-default", "v6-telegram",
             ])
         try await fixture.create("kept")
 
@@ -74,19 +74,23 @@ final class TestClock: Sendable {
         #expect(
             try second.appliedMigrations() == [
                 "v1-jobs-runs-audit", "v2-jobs-by-creation", "v3-execution", "v4-audit-lane-and-origin",
-                "v5-answered-by-and-opencode-default",
+                "v5-answered-by-and-opencode-default", "v6-telegram",
             ])
         #expect(try await second.job(id: "kept") != nil)
         let rows = try await second.writer.read { db in
             try Int.fetchOne(db, sql: "SELECT count(*) FROM grdb_migrations")
         }
-        #expect(rows == 5)
+        #expect(rows == 6)
         let journal = try await second.writer.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
         #expect(journal == "wal")
         let tables = try await second.writer.read { db in
             try String.fetchAll(db, sql: "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
         }
-        #expect(Set(tables).isSuperset(of: ["jobs", "job_runs", "task_audit", "command_audit"]))
+        #expect(
+            Set(tables).isSuperset(of: [
+                "jobs", "job_runs", "task_audit", "command_audit", "telegram_updates", "telegram_outbox",
+                "telegram_poller", "session_bindings",
+            ]))
     }
 
     @Test func everyJobFieldRoundTripsThroughItsColumn() async throws {

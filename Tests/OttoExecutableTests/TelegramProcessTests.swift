@@ -156,6 +156,26 @@ import Testing
         }
     }
 
+    @Test func aFormattedReplyTelegramCannotParseIsSentAgainAsPlainTextOnce() async throws {
+        let config: @Sendable (String) -> String = { telegram in
+            TelegramOtto.config(telegram: telegram).replacingOccurrences(
+                of: #""telegram": {"#, with: #""telegram": {"parseMode": "MarkdownV2", "#)
+        }
+        try await TelegramOtto.run(config: config) { otto in
+            let process = try await otto.start()
+            // The stand-in's answer has a "." and a "/", which MarkdownV2 wants escaped.
+            otto.send("format this")
+            let replies = await otto.replies(count: 1)
+            try await Task.sleep(for: .milliseconds(500))
+            let sent = otto.telegram.sent(to: TelegramOtto.user)
+            #expect(sent.count == 1, "\(sent)")
+            #expect(sent.first?.parseMode == nil)
+            #expect(replies.first?.hasSuffix("prompt: format this") == true)
+            #expect(otto.telegram.standIn.calls("sendMessage") == 2, "refused once as MarkdownV2, then plain")
+            #expect(process.stderr.contains("Telegram could not parse a formatted message; sending it as plain text"))
+        }
+    }
+
     @Test func messagesWaitTheirTurnAndAFullQueueIsSaidSo() async throws {
         try await TelegramOtto.run { otto in
             _ = try await otto.start()
@@ -228,5 +248,80 @@ import Testing
             #expect(notes.name == "notes.md" && notes.mime == "text/markdown" && notes.bytes == 19)
             #expect(notes.head == "# Groceries\n- milk\n")
         }
+    }
+}
+
+/// Issue 17's "done when", every part a real process: the `telegram-standin` and `opencode-standin` binaries,
+/// `otto serve`, `ottoctl`.
+@Suite struct TelegramDoneWhenTests {
+    static func post(_ url: String, _ body: String) async throws -> String {
+        try await ChildProcess.run(
+            "/usr/bin/env", arguments: ["curl", "-s", "-X", "POST", "-d", body, url],
+            environment: ProcessInfo.processInfo.environment
+        ).stdout
+    }
+
+    static func sent(_ telegram: String) async throws -> [StandInTelegram.Sent] {
+        let body = try await ChildProcess.run(
+            "/usr/bin/env", arguments: ["curl", "-s", telegram + "/control/sent"],
+            environment: ProcessInfo.processInfo.environment
+        ).stdout
+        return (try? JSONDecoder().decode([StandInTelegram.Sent].self, from: Data(body.utf8))) ?? []
+    }
+
+    @Test func ottoServeAnswersInTelegramOnTheAssistantModelWithBothStandInsAsProcesses() async throws {
+        let telegramProcess = try ChildProcess(
+            BuiltProducts.executable("telegram-standin"), arguments: ["--port", "0"],
+            environment: ProcessInfo.processInfo.environment)
+        defer { telegramProcess.signal(SIGTERM) }
+        #expect(await telegramProcess.waitForOutput("listening on http://127.0.0.1:"))
+        let telegram = String(
+            telegramProcess.stdout.split(separator: "\n").first { $0.contains("listening") }?.split(separator: " ")
+                .last ?? "")
+        let openCodeProcess = try ChildProcess(
+            BuiltProducts.executable("opencode-standin"),
+            arguments: ["--port", "0", "--fixture", Fixtures.openCodeDirectory, "--protocol", "2"],
+            environment: ProcessInfo.processInfo.environment)
+        defer { openCodeProcess.signal(SIGTERM) }
+        #expect(await openCodeProcess.waitForOutput("listening on http://127.0.0.1:"))
+        let openCode = String(
+            openCodeProcess.stdout.split(separator: "\n").first { $0.contains("listening") }?.split(separator: " ")
+                .last ?? "")
+
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        try home.writeConfig(TelegramOtto.config(telegram: telegram))
+        let otto = try ChildProcess(
+            BuiltProducts.executable("otto"), arguments: ["serve"],
+            environment: home.environment(
+                openCode: openCode,
+                extra: ["TELEGRAM_BOT_TOKEN": TelegramOtto.token, "TELEGRAM_ALLOWED_USER_ID": "\(TelegramOtto.user)"]))
+        defer { otto.signal(SIGTERM) }
+        #expect(await otto.waitForOutput("msg=\"Telegram bot\""), "\(otto.stderr)")
+
+        _ = try await Self.post(telegram + "/control/updates", #"{"from": 4242, "text": "good morning"}"#)
+        _ = try await Self.post(telegram + "/control/updates", #"{"from": 99, "text": "let me in"}"#)
+        var sent: [StandInTelegram.Sent] = []
+        let deadline = ContinuousClock.now + .seconds(20)
+        while sent.isEmpty, ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            sent = try await Self.sent(telegram)
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        sent = try await Self.sent(telegram)
+        #expect(sent.count == 1, "\(sent)")
+        #expect(sent.first?.chatId == TelegramOtto.user)
+        #expect(sent.first?.text == "stand-in reply from openai/gpt-5\nprompt: good morning")
+
+        var environment = home.environment(apiPort: nil)
+        environment["OTTO_EXTERNAL_API_URL"] = TelegramOtto.url(of: otto)
+        let status = try await ChildProcess.run(
+            BuiltProducts.executable("ottoctl"), arguments: ["telegram", "status"], environment: environment)
+        #expect(status.status == 0, "\(status.stderr)")
+        #expect(status.stdout.contains("Polling:     polling, last message "), "\(status.stdout)")
+        otto.signal(SIGTERM)
+        #expect(await otto.waitForExit() == 0)
+        #expect(!otto.stderr.contains(TelegramOtto.secret) && !otto.stdout.contains(TelegramOtto.secret))
+        #expect(!status.stdout.contains(TelegramOtto.secret))
     }
 }
