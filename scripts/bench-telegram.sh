@@ -80,7 +80,7 @@ health = f"http://127.0.0.1:{port}/api/info" if protocol == "2" else f"http://12
 urls = [f"{telegram}/control/state", health, health]
 times = []
 for _ in range(200):
-    out = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{time_total}\n"] + sum([[u] for u in urls], []),
+    out = subprocess.run(["curl", "-s", "-w", "%{time_total}\n"] + sum([["-o", "/dev/null", u] for u in urls], []),
                          capture_output=True, text=True).stdout.split()
     times.append(sum(float(t) for t in out) * 1000)
 times.sort()

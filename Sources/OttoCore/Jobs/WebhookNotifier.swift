@@ -103,15 +103,22 @@ struct WebhookNotifier: Sendable {
         return milliseconds % 1000 == 0 ? "\(milliseconds / 1000)" : String(format: "%.1f", Double(milliseconds) / 1000)
     }
 
-    /// Why the request failed, in the words the OpenCode client uses for the same failures.
     private static func describe(_ error: any Error) -> String {
-        switch OpenCodeClient.cause(of: error, timeoutSeconds: 10) {
+        OpenCodeClient.transportFailure(error, timedOut: "timed out")
+    }
+}
+
+extension OpenCodeClient {
+    /// Why a request to a server that is not OpenCode (a webhook receiver, Telegram) failed, in the words the
+    /// OpenCode client uses for the same failures.
+    static func transportFailure(_ error: any Error, timedOut: String, timeoutSeconds: Int = 10) -> String {
+        switch cause(of: error, timeoutSeconds: timeoutSeconds) {
         case .connectionRefused: "connection refused"
-        case .timedOut: "timed out"
+        case .timedOut: timedOut
         case .unreachable(let reason), .connectionLost(let reason), .badPayload(let reason): reason
         case .httpStatus(let status), .unauthorized(let status, _): "HTTP \(status)"
         case .modelError(let name, _, _, _): name
-        case .notOpenCode, .protocolMismatch: "not an OpenCode server"
+        case .notOpenCode, .protocolMismatch: "an unexpected answer"
         }
     }
 }

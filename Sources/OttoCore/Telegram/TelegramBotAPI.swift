@@ -331,21 +331,11 @@ public struct TelegramBotAPI: Sendable {
     }
 
     private func transportError(_ error: any Error, seconds: Int, method: String = "download") -> TelegramError {
-        let reason: String =
-            switch OpenCodeClient.cause(of: error, timeoutSeconds: seconds) {
-            case .connectionRefused: "connection refused"
-            case .timedOut: "no answer within \(seconds) s"
-            case .unreachable(let text), .connectionLost(let text), .badPayload(let text): text
-            case .httpStatus(let status), .unauthorized(let status, _): "HTTP \(status)"
-            case .modelError(let name, _, _, _): name
-            case .notOpenCode, .protocolMismatch: "an unexpected answer"
-            }
+        let reason = OpenCodeClient.transportFailure(
+            error, timedOut: "no answer within \(seconds) s", timeoutSeconds: seconds)
         return TelegramError(
             kind: .transient,
-            message: "\(method): cannot reach Telegram at \(redactedBase): "
+            message: "\(method): cannot reach Telegram at \(baseURL): "
                 + token.redacting(UpstreamText.scrubbed(reason, limit: 300)))
     }
-
-    /// The API's scheme, host and port, for messages.
-    var redactedBase: String { baseURL }
 }

@@ -184,11 +184,39 @@ public final class TelegramService: Service, Sendable {
         } catch {
             logger.warning("Telegram set-up call failed", metadata: ["error": "\(error.message)"])
         }
-        await withDiscardingTaskGroup { group in
+        // The poller, the answerer and the outbox run while the lease holds; the first of them to end (the lease
+        // was lost, or Otto stops) ends the others, and this process stands by again.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.keepLease() }
+            group.addTask { await self.pollLoop() }
             group.addTask { await self.answerLoop() }
             group.addTask { await self.outboxLoop() }
-            await self.pollLoop()
+            _ = await group.next()
             group.cancelAll()
+        }
+    }
+
+    /// Renews the lease every third of its length; returns when it is lost, or could not be renewed before it
+    /// ran out (another process may hold it by then).
+    private func keepLease() async {
+        var heldUntil = now() + leaseMilliseconds
+        while !stopping {
+            try? await Task.sleep(for: .milliseconds(leaseMilliseconds / 3))
+            if stopping { return }
+            do {
+                let until = now() + leaseMilliseconds
+                guard
+                    try await database.claimTelegramPoller(
+                        holder: holder, until: until, now: now(), holderIsGone: Self.isGone)
+                else {
+                    logger.warning("lost the Telegram poller's lease to another otto serve")
+                    return
+                }
+                heldUntil = until
+            } catch {
+                logger.warning("could not renew the Telegram poller's lease", metadata: ["error": "\(error)"])
+                if now() >= heldUntil { return }
+            }
         }
     }
 
@@ -197,13 +225,6 @@ public final class TelegramService: Service, Sendable {
         var failures = 0
         while !stopping {
             do {
-                guard
-                    try await database.claimTelegramPoller(
-                        holder: holder, until: now() + leaseMilliseconds, now: now(), holderIsGone: Self.isGone)
-                else {
-                    logger.warning("lost the Telegram poller's lease to another otto serve")
-                    return
-                }
                 report(.polling)
                 let updates = try await api.getUpdates(offset: offset, timeoutSeconds: pollSeconds)
                 failures = 0
@@ -624,16 +645,21 @@ public final class TelegramService: Service, Sendable {
 
     private func send(_ row: TelegramOutboxRow) async {
         let message = row.message
-        do {
-            _ = try await api.sendMessage(chatId: message.chatId, text: message.text, parseMode: message.parseMode)
-        } catch {
-            if stopping { return }
-            await sendFailed(row, error)
+        let api = self.api
+        // Not cut short by shutdown: a message Telegram accepted is recorded as sent before Otto stops, so only a
+        // kill can send it twice.
+        let sent = await uncancelled {
+            try await api.sendMessage(chatId: message.chatId, text: message.text, parseMode: message.parseMode)
+        }
+        if case .failure(let error) = sent {
+            await sendFailed(
+                row, error as? TelegramError ?? TelegramError(kind: .transient, message: "sendMessage: \(error)"))
             return
         }
-        do {
-            try await database.markTelegramSent(id: row.id, now: now())
-        } catch {
+        let database = self.database
+        let sentAt = now()
+        let recorded = await uncancelled { try await database.markTelegramSent(id: row.id, now: sentAt) }
+        if case .failure(let error) = recorded {
             // Sent but not recorded: the one window in which a message can go out twice.
             logger.error(
                 "a Telegram message was sent but could not be recorded as sent; it may be sent again",

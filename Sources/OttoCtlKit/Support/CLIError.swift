@@ -43,10 +43,19 @@ extension APICommand {
 
     /// Runs the command and returns its exit status: 0, 64 for input the server rejects as invalid, else 1.
     func execute(environment: [String: String], output: Output) async -> Int32 {
-        do {
+        await CLIError.exitStatus(reportingTo: output) {
             try await APIClient.with(connection, environment: environment, output: output) { client in
                 try await run(in: CommandContext(client: client, output: output))
             }
+        }
+    }
+}
+
+extension CLIError {
+    /// Runs `work`, reports a failure once on `output`, and returns the exit status: 0, 64 for invalid input, else 1.
+    static func exitStatus(reportingTo output: Output, _ work: () async throws -> Void) async -> Int32 {
+        do {
+            try await work()
             return 0
         } catch let error as CLIError {
             output.error(error.message)

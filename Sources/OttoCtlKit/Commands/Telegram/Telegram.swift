@@ -48,16 +48,7 @@ struct TelegramSetupOptions: ParsableArguments {
 
     /// Checks the token with `getMe`, then writes the secrets file; a token Telegram refuses writes nothing.
     func execute(environment: [String: String], output: Output) async -> Int32 {
-        do {
-            try await setUp(environment: environment, output: output)
-            return 0
-        } catch let error as CLIError {
-            output.error(error.message)
-            return error.isInvalidInput ? 64 : 1
-        } catch {
-            output.error(String(describing: error))
-            return 1
-        }
+        await CLIError.exitStatus(reportingTo: output) { try await setUp(environment: environment, output: output) }
     }
 
     private func setUp(environment: [String: String], output: Output) async throws {
