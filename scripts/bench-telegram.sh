@@ -120,7 +120,7 @@ report="$(python3 - <<PY
 tps = $ticks_per_second
 on = ($on_after - $on_before) / tps / 60 * 100
 off = ($off_after - $off_before) / tps / 60 * 100
-print(f"OpenCode protocol $protocol, stand-in Bot API, release builds, $(nproc) cores")
+print(f"bench-telegram ($(date -u +%F), OpenCode protocol $protocol, stand-in Bot API, release builds, $(nproc) cores)")
 print(f"update at the Bot API -> prompt at OpenCode, 500 messages one at a time:")
 print(f"  otto      p50 $p50 ms, p99 $p99 ms, worst $worst ms (target p99 < 50 ms)")
 print(f"  ideal     p50 $ref50 ms, p99 $ref99 ms (three loopback exchanges timed by curl)")
