@@ -117,12 +117,17 @@ extension Otto {
                         "pid": "\(getpid())",
                     ]
                 )
+                // systemd (Type=notify): ready once the API listens and the catalog is loaded.
+                runtime.systemd.notify(
+                    "READY=1\nSTATUS=serving on \(host):\(port), \(runtime.catalog.snapshot.count) models")
             }
             // Dependencies first, the HTTP app last: shutdown runs in reverse, so the API stops taking requests
             // before the services behind it stop.
             let group = ServiceGroup(
                 configuration: .init(
-                    services: runtime.services.map { .init(service: $0) } + [.init(service: api)],
+                    services: runtime.services.map { .init(service: $0) } + [.init(service: api)]
+                        + (runtime.systemd.isActive
+                            ? [.init(service: SystemdStoppingNotifier(notifier: runtime.systemd))] : []),
                     gracefulShutdownSignals: [.sigterm, .sigint],
                     logger: logger
                 )

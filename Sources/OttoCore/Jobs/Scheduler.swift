@@ -18,6 +18,9 @@ public final class Scheduler: Service, Sendable {
     let notifier: WebhookNotifier?
     /// The Telegram chat that gets the watchdog's alerts and the heartbeat's digest, through the outbox.
     let telegramChat: Int64?
+    /// systemd's watchdog: `WATCHDOG=1` after every pass of the loop, which then looks at least every
+    /// `watchdogInterval`; a loop that hangs stops the pings and systemd restarts Otto.
+    let systemd: SystemdNotifier?
     let logger: Logger
     let now: @Sendable () -> Int64
     private let wakeup = Wakeup()
@@ -37,6 +40,7 @@ public final class Scheduler: Service, Sendable {
         configuration: OttoConfiguration,
         httpClient: HTTPClient = OpenCodeClient.sharedHTTPClient,
         telegramChat: Int64? = nil,
+        systemd: SystemdNotifier? = nil,
         logger: Logger,
         now: @escaping @Sendable () -> Int64 = { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
     ) {
@@ -54,6 +58,7 @@ public final class Scheduler: Service, Sendable {
             WebhookNotifier(url: $0, httpClient: httpClient, logger: logger)
         }
         self.telegramChat = telegramChat
+        self.systemd = systemd
         self.logger = logger
         self.now = now
     }
@@ -122,6 +127,10 @@ public final class Scheduler: Service, Sendable {
             } catch {
                 logger.error("scheduler pass failed; retrying", metadata: ["error": "\(error)"])
                 delay = min(tick, .seconds(1))
+            }
+            if let systemd, let interval = systemd.watchdogInterval {
+                systemd.notify("WATCHDOG=1")
+                delay = min(delay, interval)
             }
             if delay > .zero { await wakeup.wait(timeout: delay) }
         }

@@ -26,6 +26,8 @@ public struct OttoRuntime: Sendable {
     public let scheduler: Scheduler
     public let assistant: AssistantService
     public let telegram: TelegramSurface
+    /// systemd's notify socket, when Otto runs as a `Type=notify` unit.
+    public let systemd: SystemdNotifier
     /// Long-running work, dependencies first; `otto serve` runs them in one service group.
     public let services: [any Service]
 
@@ -146,9 +148,10 @@ public struct OttoRuntime: Sendable {
         }
         var telegramChat: Int64?
         if case .on(let settings) = telegramSettings, settings.notify { telegramChat = settings.allowedUserId }
+        let systemd = SystemdNotifier(environment: environment)
         let scheduler = Scheduler(
             database: database, resolver: resolver, openCode: client, configuration: configuration,
-            telegramChat: telegramChat, logger: logger)
+            telegramChat: telegramChat, systemd: systemd, logger: logger)
         let jobs = JobsService(
             database: database, resolver: resolver, catalog: catalog, jobsChanged: { scheduler.wake() })
         do {
@@ -216,6 +219,7 @@ public struct OttoRuntime: Sendable {
             scheduler: scheduler,
             assistant: assistant,
             telegram: telegram,
+            systemd: systemd,
             services: services
         )
     }
