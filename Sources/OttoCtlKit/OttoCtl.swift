@@ -21,7 +21,7 @@ public struct OttoCtl: AsyncParsableCommand {
               0 success, 64 invalid input (usage, flow name, model reference, or a
               value the server rejects as invalid), 1 any other failure.
             """,
-        subcommands: [Model.self, Tasks.self, Ask.self, Audit.self, Telegram.self, ConfigureTelegram.self]
+        subcommands: [Model.self, Tasks.self, Ask.self, Audit.self, Status.self, Telegram.self, ConfigureTelegram.self]
     )
 
     public init() {}

@@ -19,12 +19,14 @@ public struct ExternalAPIServices: Sendable {
     public let jobs: JobsService
     public let assistant: AssistantService?
     public let telegram: TelegramSurface?
+    public let systemStatus: SystemStatusService?
     public let token: APIToken
 
     public init(
         models: ModelManagementService, jobs: JobsService, assistant: AssistantService? = nil,
-        telegram: TelegramSurface? = nil, token: APIToken
+        telegram: TelegramSurface? = nil, systemStatus: SystemStatusService? = nil, token: APIToken
     ) {
+        self.systemStatus = systemStatus
         self.models = models
         self.jobs = jobs
         self.assistant = assistant
@@ -46,6 +48,7 @@ public struct ExternalAPIServices: Sendable {
             jobs: runtime.jobs,
             assistant: runtime.assistant,
             telegram: runtime.telegram,
+            systemStatus: runtime.systemStatus,
             token: runtime.apiToken
         )
     }
@@ -66,6 +69,9 @@ public func buildRouter(_ services: ExternalAPIServices, logger: Logger) -> APIR
     JobsController(jobs: services.jobs).register(on: routes)
     StatusController(models: services.models).register(on: routes)
     if let assistant = services.assistant { AssistantController(assistant: assistant).register(on: routes) }
+    if let status = services.systemStatus {
+        routes.on(.get, "/external/system/status") { _, _ in try JSONResponse.make(await status.status()) }
+    }
     if let telegram = services.telegram {
         routes.on(.get, "/external/telegram/status") { _, _ in try JSONResponse.make(await telegram.status()) }
     }

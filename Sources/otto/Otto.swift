@@ -117,6 +117,7 @@ extension Otto {
                         "pid": "\(getpid())",
                     ]
                 )
+                runtime.systemStatus.listening(on: "\(host):\(port)")
                 // systemd (Type=notify): ready once the API listens and the catalog is loaded.
                 runtime.systemd.notify(
                     "READY=1\nSTATUS=serving on \(host):\(port), \(runtime.catalog.snapshot.count) models")

@@ -50,7 +50,7 @@ import Testing
                 }
             }
             operations.sort { order.firstIndex(of: $0.method)! < order.firstIndex(of: $1.method)! }
-            #expect(operations.count == 19)
+            #expect(operations.count == 20)
 
             for (path, method, operation) in operations {
                 guard case .string(let operationId) = operation["operationId"] else {

@@ -31,6 +31,15 @@ public final class Scheduler: Service, Sendable {
         var stopping = false
         /// OpenCode sessions of runs taken back (at start-up, or after a lease expired) still to be aborted.
         var pendingAborts: [String] = []
+        /// When the loop last looked at the jobs (epoch ms).
+        var lastPassAt: Int64?
+        /// Claims taken back since start-up.
+        var recovered = 0
+    }
+
+    /// Runs in flight now, when the loop last looked at the jobs, and how many claims it took back since start-up.
+    public var activity: (running: Int, lastPassAt: Int64?, recoveredLeases: Int) {
+        state.withLock { ($0.active, $0.lastPassAt, $0.recovered) }
     }
 
     public init(
@@ -96,6 +105,7 @@ public final class Scheduler: Service, Sendable {
                 if jumped ?? true { try await repairClockJump(detected: jumped == true) }
                 lastLook = (wall, monotonic)
                 try await recoverExpiredClaims()
+                state.withLock { $0.lastPassAt = wall }
                 let aborts = state.withLock { state in
                     defer { state.pendingAborts = [] }
                     return state.pendingAborts
@@ -199,7 +209,10 @@ public final class Scheduler: Service, Sendable {
                     "terminal": "\(job.terminalState?.rawValue ?? "none")",
                 ])
         }
-        state.withLock { $0.pendingAborts += recovered.sessions }
+        state.withLock {
+            $0.pendingAborts += recovered.sessions
+            $0.recovered += recovered.jobs.count
+        }
     }
 
     /// Asks OpenCode to stop the prompt of a run that was taken back (its process died mid-prompt): it would

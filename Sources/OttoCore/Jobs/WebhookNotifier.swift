@@ -34,9 +34,15 @@ struct WebhookNotifier: Sendable {
     /// The URL's scheme, host and port only, for logs and notes: webhook URLs carry their secret in the path
     /// (Slack, Discord) or the query (ntfy, Gotify).
     var redactedURL: String {
+        guard let origin = Self.origin(url) else { return "the webhook URL" }
+        return origin + "/…"
+    }
+
+    /// `scheme://host[:port]` of a webhook URL, without the path and query that hold its secret.
+    static func origin(_ url: String) -> String? {
         guard let components = URLComponents(string: url), let scheme = components.scheme, let host = components.host
-        else { return "the webhook URL" }
-        return "\(scheme)://\(host)\(components.port.map { ":\($0)" } ?? "")/…"
+        else { return nil }
+        return "\(scheme)://\(host)\(components.port.map { ":\($0)" } ?? "")"
     }
 
     /// Delivers `message` within `budget` (what is left of the run's own time limit): each attempt is bounded by

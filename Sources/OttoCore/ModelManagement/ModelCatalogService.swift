@@ -17,6 +17,8 @@ public final class ModelCatalogService: CatalogSnapshotProviding {
         var snapshot: ModelCatalogSnapshot = .empty
         /// The fetch in flight, shared by every refresh asked for while it runs.
         var inFlight: Task<ModelCatalogSnapshot, any Error>?
+        /// The last refresh's failure, cleared by a success.
+        var lastFailure: (at: Int64, message: String)?
     }
 
     private let state = Mutex(State())
@@ -38,6 +40,8 @@ public final class ModelCatalogService: CatalogSnapshotProviding {
     }
 
     public var snapshot: ModelCatalogSnapshot { state.withLock { $0.snapshot } }
+    /// When the last refresh failed and why, if it did (the snapshot is then the one before).
+    public var lastRefreshFailure: (at: Int64, message: String)? { state.withLock { $0.lastFailure } }
 
     /// The URL catalog fetches go to, for messages and logs.
     public var sourceURL: String { source.providersURL }
@@ -91,7 +95,14 @@ public final class ModelCatalogService: CatalogSnapshotProviding {
             // The body and its parse were several MB that the next refresh (a day later) does not reuse.
             _ = otto_trim_free_memory()
         }
-        let fetched = try await source.fetchCatalog()
+        let fetched: OpenCodeCatalog
+        do {
+            fetched = try await source.fetchCatalog()
+        } catch {
+            let at = Int64((now().timeIntervalSince1970 * 1000).rounded())
+            state.withLock { $0.lastFailure = (at, error.message) }
+            throw error
+        }
         if fetched.serverChanged, let server = fetched.server {
             // At start-up, and whenever OpenCode was upgraded (or replaced) under a running Otto.
             logger.notice("\(server.logLine(baseURL: source.baseURL))")
@@ -103,7 +114,10 @@ public final class ModelCatalogService: CatalogSnapshotProviding {
             source: .network,
             globalDefault: fetched.globalDefault
         )
-        state.withLock { $0.snapshot = fresh }
+        state.withLock {
+            $0.snapshot = fresh
+            $0.lastFailure = nil
+        }
         do {
             // The write ends in two fsyncs: a pool thread waits for them, not the caller's.
             let cache = self.cache

@@ -257,18 +257,29 @@ public struct OpenCodeClient: OpenCodeCatalogSource {
                     status: Int(response.status.code), contentType: response.headers.first(name: "Content-Type"),
                     body: try await response.body.collect(upTo: maxBody))
             }
-            guard let exchanged else { throw OpenCodeError(url: url, cause: .timedOut(seconds: seconds)) }
+            guard let exchanged else {
+                let error = OpenCodeError(url: url, cause: .timedOut(seconds: seconds))
+                dialect.recordCall(reachable: false, error: error.message)
+                throw error
+            }
             // No route Otto calls answers 401 or 403 for any other reason: it is always about credentials.
             if exchanged.status == 401 || exchanged.status == 403 {
-                throw OpenCodeError(
+                let error = OpenCodeError(
                     url: url, cause: .unauthorized(status: exchanged.status, sentCredentials: authorization != nil))
+                dialect.recordCall(reachable: true, error: error.message)
+                throw error
             }
+            dialect.recordCall(
+                reachable: true, error: exchanged.status >= 500 ? "HTTP \(exchanged.status) from \(url)" : nil)
             return exchanged
         } catch let error as OpenCodeError {
             throw error
         } catch {
-            throw OpenCodeError(
+            let failure = OpenCodeError(
                 url: url, cause: Self.cause(of: error, timeoutSeconds: seconds).redacted(by: credentials))
+            // A call this process cancelled (a client went away, Otto stops) says nothing about OpenCode.
+            if !Task.isCancelled { dialect.recordCall(reachable: false, error: failure.message) }
+            throw failure
         }
     }
 

@@ -51,6 +51,27 @@ public final class OpenCodeDialect: Sendable {
     /// The protocol calls use: the detected one, else the pinned one, else 1.x (what Otto spoke before detection).
     public var protocolVersion: OpenCodeProtocolVersion { current?.protocolVersion ?? pinned ?? .v1 }
 
+    /// The outcome of the last call any client on this dialect made: whether OpenCode answered, when, and the
+    /// error of the last one that failed (cleared by a success). For the status API, which must not call OpenCode.
+    public struct LastCall: Sendable, Equatable {
+        public var at: Int64
+        public var reachable: Bool
+        public var error: String?
+        /// Since when every call failed to reach OpenCode; nil while it answers.
+        public var unreachableSince: Int64?
+    }
+
+    private let lastCallState = Mutex<LastCall?>(nil)
+    public var lastCall: LastCall? { lastCallState.withLock { $0 } }
+
+    func recordCall(reachable: Bool, error: String?) {
+        let now = Int64((Date().timeIntervalSince1970 * 1000).rounded())
+        lastCallState.withLock { last in
+            let since = reachable ? nil : (last?.unreachableSince ?? now)
+            last = LastCall(at: now, reachable: reachable, error: error, unreachableSince: since)
+        }
+    }
+
     /// Records a detection; true when it differs from the one before (the first one included).
     @discardableResult
     func update(_ identity: OpenCodeServerIdentity) -> Bool {

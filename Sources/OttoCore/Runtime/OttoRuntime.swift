@@ -28,6 +28,8 @@ public struct OttoRuntime: Sendable {
     public let telegram: TelegramSurface
     /// systemd's notify socket, when Otto runs as a `Type=notify` unit.
     public let systemd: SystemdNotifier
+    /// `GET /external/system/status`.
+    public let systemStatus: SystemStatusService
     /// Long-running work, dependencies first; `otto serve` runs them in one service group.
     public let services: [any Service]
 
@@ -220,6 +222,9 @@ public struct OttoRuntime: Sendable {
             assistant: assistant,
             telegram: telegram,
             systemd: systemd,
+            systemStatus: SystemStatusService(
+                configurationPath: loaded.path, configuration: configuration, paths: paths, catalog: catalog,
+                openCode: client, scheduler: scheduler, database: database),
             services: services
         )
     }

@@ -109,8 +109,8 @@ struct APIClient {
                     })
             else {
                 throw CLIError(
-                    "the Otto API at \(connection.baseURL) did not answer within \(timeout.nanoseconds / 1_000_000_000) s"
-                )
+                    "the Otto API at \(connection.baseURL) did not answer within \(timeout.nanoseconds / 1_000_000_000) s",
+                    unreachable: true)
             }
             (response, body) = exchanged
         } catch let error as CLIError {
@@ -118,8 +118,7 @@ struct APIClient {
         } catch {
             throw CLIError(
                 "cannot reach the Otto API at \(connection.baseURL): \(Self.describe(error, token: connection.token)); "
-                    + "is `otto serve` running there?"
-            )
+                    + "is `otto serve` running there?", unreachable: true)
         }
         let status = Int(response.status.code)
         if verbose {
@@ -149,6 +148,10 @@ struct APIClient {
 
     func catalog() async throws -> Answer<CatalogResponse> {
         try await get("/external/models/catalog", as: CatalogResponse.self)
+    }
+
+    func systemStatus() async throws -> Answer<SystemStatus> {
+        try await get("/external/system/status", as: SystemStatus.self)
     }
 
     func telegramStatus() async throws -> Answer<TelegramStatus> {

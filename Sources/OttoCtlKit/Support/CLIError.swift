@@ -11,10 +11,13 @@ import ArgumentParser
 struct CLIError: Error, LocalizedError, CustomStringConvertible {
     let message: String
     let isInvalidInput: Bool
+    /// Otto's API could not be reached at all (refused, timed out).
+    let isUnreachable: Bool
 
-    init(_ message: String, invalidInput: Bool = false) {
+    init(_ message: String, invalidInput: Bool = false, unreachable: Bool = false) {
         self.message = message
         self.isInvalidInput = invalidInput
+        self.isUnreachable = unreachable
     }
 
     var errorDescription: String? { message }

@@ -21,6 +21,7 @@ struct Output: Sendable {
     enum Style: String, CaseIterable {
         case dim = "2"
         case red = "31"
+        case green = "32"
         case yellow = "33"
     }
 
