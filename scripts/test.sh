@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds every product (the tests run the real `otto`, `ottoctl` and `opencode-standin` binaries as
+# Builds every product (the tests run the real `otto`, `ottoctl`, `opencode-standin` and `telegram-standin` binaries as
 # subprocesses) and runs the whole test suite. This is the README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,8 @@ source scripts/lib.sh
 [ -e /usr/include/sqlite3.h ] || install_packages libsqlite3-dev
 [ -e /usr/include/zlib.h ] || install_packages zlib1g-dev
 require_tools curl
+# The service tests check the systemd unit with systemd's own `systemd-analyze verify` (no systemd needs to run).
+command -v systemd-analyze >/dev/null || install_packages systemd
 
 swift build --build-tests "$@"
 # One test at a time: each starts real servers (the stand-in OpenCode, often `otto serve` as a process) and fetches

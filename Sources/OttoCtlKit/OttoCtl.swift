@@ -21,7 +21,10 @@ public struct OttoCtl: AsyncParsableCommand {
               0 success, 64 invalid input (usage, flow name, model reference, or a
               value the server rejects as invalid), 1 any other failure.
             """,
-        subcommands: [Model.self, Tasks.self, Ask.self, Audit.self, Status.self, Telegram.self, ConfigureTelegram.self]
+        subcommands: [
+            Model.self, Tasks.self, Ask.self, Audit.self, Status.self, Telegram.self, ConfigureTelegram.self,
+            Service.self, Start.self, Stop.self, Restart.self, Reload.self, Logs.self,
+        ]
     )
 
     public init() {}

@@ -183,7 +183,10 @@ public struct OttoRuntime: Sendable {
             timeout: .seconds(configuration.scheduler.runTimeoutSeconds), retries: configuration.scheduler.retries,
             maxConcurrent: configuration.assistant.maxConcurrent, safety: configuration.openCode.safety, logger: logger)
         let telegram: TelegramSurface
-        var services: [any Service] = [refresh, FlowDefaultsWatcher(store: flowDefaults), scheduler, MemoryReclaimer()]
+        var services: [any Service] = [
+            refresh, FlowDefaultsWatcher(store: flowDefaults), scheduler, MemoryReclaimer(),
+            ConfigReloader(environment: environment, running: configuration, logger: logger),
+        ]
         switch telegramSettings {
         case .off(let reason):
             logger.info("Telegram is off", metadata: ["reason": "\(reason)"])

@@ -31,6 +31,9 @@ struct Output: Sendable {
     let colourOnStdout: Bool
     let colourOnStderr: Bool
 
+    /// Writes nothing (for calls whose failure is expected, such as waiting for Otto to come up).
+    static let silent = Output(write: { _, _ in }, colourOnStdout: false, colourOnStderr: false)
+
     static let standard = Output(
         write: { stream, bytes in
             writeAll(bytes, to: stream == .stdout ? STDOUT_FILENO : STDERR_FILENO)

@@ -158,8 +158,8 @@ struct TelegramSetupOptions: ParsableArguments {
         return user.username ?? "(no username)"
     }
 
-    /// Writes the file with mode 0600 (its folder 0700), whole or not at all.
-    static func writeSecrets(_ text: String, to path: String) throws {
+    /// Writes the file with `mode` (0600 by default; its folder 0700), whole or not at all.
+    static func writeSecrets(_ text: String, to path: String, mode: mode_t = 0o600) throws {
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         do {
             try FileManager.default.createDirectory(
@@ -168,7 +168,7 @@ struct TelegramSetupOptions: ParsableArguments {
             throw CLIError("cannot create \(directory): \(error)")
         }
         let temporary = path + ".tmp-\(getpid())"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode)
         guard fd >= 0 else { throw CLIError("cannot write \(path): \(String(cString: strerror(errno)))") }
         let bytes = Array(text.utf8)
         let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
@@ -178,7 +178,7 @@ struct TelegramSetupOptions: ParsableArguments {
             unlink(temporary)
             throw CLIError("cannot write \(path): \(String(cString: strerror(errno)))")
         }
-        chmod(path, 0o600)
+        chmod(path, mode)
     }
 }
 

@@ -1,0 +1,176 @@
+import Foundation
+import OttoTestSupport
+import Testing
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// `ottoctl service install|uninstall`, the lifecycle verbs and `reload`. No systemd user manager runs in this
+/// environment (`systemctl --user` answers "offline"), so: the real `systemctl` is used to show what an operator
+/// without one is told; `systemd-analyze verify --user` checks the unit for real; and a stand-in `systemctl` and
+/// `loginctl` on PATH (shell scripts that record their arguments and answer as the real ones do) check which
+/// commands ottoctl runs.
+@Suite struct ServiceTests {
+    static func ctl(_ arguments: [String], environment: [String: String]) async throws -> (
+        status: Int32, stdout: String, stderr: String
+    ) {
+        try await ChildProcess.run(BuiltProducts.executable("ottoctl"), arguments: arguments, environment: environment)
+    }
+
+    /// A directory with stand-in `systemctl` and `loginctl` that append their arguments to `calls.log`.
+    static func standInSystemd(in home: TemporaryHome, linger: Bool) throws -> String {
+        let bin = home.path + "/bin"
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        let log = home.path + "/calls.log"
+        let systemctl = """
+            #!/bin/sh
+            echo "systemctl $*" >> \(log)
+            case "$*" in
+              "--user is-system-running") echo running ;;
+              "--user is-active otto.service") echo inactive ;;
+            esac
+            exit 0
+            """
+        let loginctl = """
+            #!/bin/sh
+            echo "loginctl $*" >> \(log)
+            case "$1" in
+              show-user) echo "Linger=\(linger ? "yes" : "no")" ;;
+              enable-linger) echo "Access denied" >&2; exit 1 ;;
+            esac
+            """
+        for (name, text) in [("systemctl", systemctl), ("loginctl", loginctl)] {
+            try text.write(toFile: bin + "/" + name, atomically: true, encoding: .utf8)
+            chmod(bin + "/" + name, 0o755)
+        }
+        return bin
+    }
+
+    @Test func withoutAUserSystemdTheUnitIsWrittenAndVerifiedAndTheOperatorToldWhatToRun() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        let environment = home.environment(apiPort: nil)
+        let install = try await Self.ctl(["service", "install", "--now"], environment: environment)
+        let unitPath = home.path + "/.config/systemd/user/otto.service"
+        #expect(install.status == 1)
+        #expect(install.stdout.hasPrefix("wrote \(unitPath) (runs \(BuiltProducts.executable("otto")) serve)"))
+        #expect(
+            install.stderr.contains(
+                "the unit is written. Once it is, run: systemctl --user daemon-reload && systemctl --user enable --now otto"
+            ), "\(install.stderr)")
+        let unit = try String(contentsOfFile: unitPath, encoding: .utf8)
+        for line in [
+            "Type=notify", "ExecStart=\(BuiltProducts.executable("otto")) serve", "ExecReload=/bin/kill -HUP $MAINPID",
+            "Restart=on-failure", "WatchdogSec=60", "TimeoutStopSec=45", "NoNewPrivileges=yes", "PrivateTmp=yes",
+            "ProtectSystem=strict",
+            "ReadWritePaths=-\(home.ottoHome) -\(home.path)/.config/otto -\(home.path)/.local/share/otto",
+            "UMask=0077", "WantedBy=default.target",
+        ] {
+            #expect(unit.split(separator: "\n").contains(Substring(line)), "missing \(line)")
+        }
+        // systemd's own check of the unit, as the user manager would load it.
+        let runtime = home.path + "/run"
+        try FileManager.default.createDirectory(atPath: runtime, withIntermediateDirectories: true)
+        let verify = try await ChildProcess.run(
+            "/usr/bin/env", arguments: ["systemd-analyze", "verify", "--user", unitPath],
+            environment: ProcessInfo.processInfo.environment.merging(["XDG_RUNTIME_DIR": runtime, "HOME": home.path]) {
+                $1
+            })
+        #expect(verify.status == 0, "\(verify.stderr)")
+        #expect(verify.stderr.isEmpty && verify.stdout.isEmpty, "systemd-analyze found: \(verify.stderr)")
+    }
+
+    @Test func installEnablesAndStartsWithSystemdAndReplacesADifferentUnitOnlyWithForce() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        let bin = try Self.standInSystemd(in: home, linger: false)
+        var environment = home.environment(apiPort: nil)
+        environment["PATH"] = bin + ":" + (environment["PATH"] ?? "")
+        environment["USER"] = "operator"
+        let install = try await Self.ctl(["service", "install", "--now"], environment: environment)
+        #expect(install.status == 0, "\(install.stderr)")
+        #expect(install.stdout.contains("enabled and started otto.service"))
+        #expect(install.stderr.contains("Turn it on with: sudo loginctl enable-linger operator"))
+        let calls = try String(contentsOfFile: home.path + "/calls.log", encoding: .utf8)
+        #expect(
+            calls
+                == """
+                systemctl --user is-system-running
+                systemctl --user daemon-reload
+                systemctl --user enable --now otto.service
+                loginctl show-user operator --property=Linger
+                loginctl enable-linger operator
+
+                """, "\(calls)")
+
+        let unitPath = home.path + "/.config/systemd/user/otto.service"
+        let before = try String(contentsOfFile: unitPath, encoding: .utf8)
+        let other = try await Self.ctl(
+            ["service", "install", "--otto", "/opt/otto/bin/otto"], environment: environment)
+        #expect(other.status == 1)
+        #expect(other.stdout.contains("- ExecStart=\(BuiltProducts.executable("otto")) serve"))
+        #expect(other.stdout.contains("+ ExecStart=/opt/otto/bin/otto serve"))
+        #expect(other.stderr.contains("not replaced; run again with --force to replace it"))
+        #expect(try String(contentsOfFile: unitPath, encoding: .utf8) == before)
+        let forced = try await Self.ctl(
+            ["service", "install", "--otto", "/opt/otto/bin/otto", "--force"], environment: environment)
+        #expect(forced.status == 0, "\(forced.stderr)")
+        #expect(try String(contentsOfFile: unitPath, encoding: .utf8).contains("ExecStart=/opt/otto/bin/otto serve"))
+
+        let removed = try await Self.ctl(["service", "uninstall"], environment: environment)
+        #expect(removed.status == 0, "\(removed.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: unitPath))
+        #expect(
+            try String(contentsOfFile: home.path + "/calls.log", encoding: .utf8).contains(
+                "systemctl --user disable --now otto.service"))
+    }
+
+    @Test func startWaitsForTheAPIAndReloadSignalsTheRunningOtto() async throws {
+        try await LiveOtto.run { otto in
+            let bin = try Self.standInSystemd(in: otto.home, linger: true)
+            var environment = otto.home.environment(apiPort: nil)
+            environment["PATH"] = bin + ":" + (environment["PATH"] ?? "")
+            environment["OTTO_EXTERNAL_API_URL"] = otto.url
+            let start = try await Self.ctl(["start"], environment: environment)
+            #expect(start.status == 0, "\(start.stderr)")
+            #expect(start.stdout.contains("is running (pid "))
+            #expect(
+                try String(contentsOfFile: otto.home.path + "/calls.log", encoding: .utf8).contains(
+                    "systemctl --user start otto.service"))
+        }
+    }
+
+    @Test func sighupRereadsTheConfigNamesWhatNeedsARestartAndRefusesAnInvalidFile() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        try home.writeConfig(LiveOtto.quietConfig)
+        try await withStandInOpenCode { server in
+            let otto = try ChildProcess(
+                BuiltProducts.executable("otto"), arguments: ["serve"],
+                environment: home.environment(openCode: server.baseURL))
+            defer { otto.signal(SIGKILL) }
+            #expect(await otto.waitForOutput("msg=\"otto is running\""), "\(otto.stderr)")
+            let line = otto.stderr.split(separator: "\n").first { $0.contains("otto is running") } ?? ""
+            var environment = home.environment(apiPort: nil)
+            environment["OTTO_EXTERNAL_API_URL"] =
+                line.split(separator: " ").first { $0.hasPrefix("externalApi=") }.map { String($0.dropFirst(12)) }
+
+            try home.writeConfig(
+                #"{"heartbeat": {"enabled": false}, "watchdog": {"enabled": false}, "scheduler": {"maxConcurrentRuns": 9}}"#
+            )
+            // No unit installed: `ottoctl reload` signals the running Otto.
+            let reload = try await Self.ctl(["reload"], environment: environment)
+            #expect(reload.status == 0, "\(reload.stderr)")
+            #expect(await otto.waitForOutput("restartFor=scheduler"), "\(otto.stderr)")
+
+            try home.writeConfig(#"{"scheduler": {"maxConcurrentRuns": 0}}"#)
+            otto.signal(SIGHUP)
+            #expect(await otto.waitForOutput("config reload refused, nothing changed"), "\(otto.stderr)")
+            #expect(otto.stderr.contains("scheduler.maxConcurrentRuns: 0 is out of range"))
+            #expect(otto.isRunning)
+            otto.signal(SIGTERM)
+            #expect(await otto.waitForExit() == 0)
+        }
+    }
+}
