@@ -22,7 +22,8 @@ public struct OttoCtl: AsyncParsableCommand {
               value the server rejects as invalid), 1 any other failure.
             """,
         subcommands: [
-            Model.self, Tasks.self, Ask.self, Audit.self, Status.self, Telegram.self, ConfigureTelegram.self,
+            Model.self, Tasks.self, Ask.self, Audit.self, Status.self, Doctor.self, Telegram.self,
+            ConfigureTelegram.self,
             Service.self, Start.self, Stop.self, Restart.self, Reload.self, Logs.self,
         ]
     )

@@ -48,7 +48,7 @@ struct Otto: AsyncParsableCommand {
               <ottoHome>/secrets/internal-api.token
                   external API bearer token (created once, mode 0600)
             """,
-        subcommands: [Serve.self],
+        subcommands: [Serve.self, DoctorCommand.self],
         defaultSubcommand: Serve.self
     )
 }
