@@ -13,6 +13,8 @@ struct LiveOtto: Sendable {
     let home: TemporaryHome
     let server: RunningStandIn
     let url: String
+    /// The `otto serve` process (its log is on its stderr).
+    let process: ChildProcess
 
     var token: String {
         (try? String(contentsOfFile: home.tokenPath, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -39,7 +41,7 @@ struct LiveOtto: Sendable {
             let line = otto.stderr.split(separator: "\n").first { $0.contains("otto is running") } ?? ""
             let url =
                 line.split(separator: " ").first { $0.hasPrefix("externalApi=") }.map { String($0.dropFirst(12)) } ?? ""
-            try await body(LiveOtto(home: home, server: server, url: url))
+            try await body(LiveOtto(home: home, server: server, url: url, process: otto))
             otto.signal(SIGTERM)
             _ = await otto.waitForExit()
         }

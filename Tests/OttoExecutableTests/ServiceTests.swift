@@ -141,36 +141,52 @@ import Testing
         }
     }
 
-    @Test func sighupRereadsTheConfigNamesWhatNeedsARestartAndRefusesAnInvalidFile() async throws {
-        let home = try TemporaryHome()
-        defer { home.remove() }
-        try home.writeConfig(LiveOtto.quietConfig)
-        try await withStandInOpenCode { server in
-            let otto = try ChildProcess(
-                BuiltProducts.executable("otto"), arguments: ["serve"],
-                environment: home.environment(openCode: server.baseURL))
-            defer { otto.signal(SIGKILL) }
-            #expect(await otto.waitForOutput("msg=\"otto is running\""), "\(otto.stderr)")
-            let line = otto.stderr.split(separator: "\n").first { $0.contains("otto is running") } ?? ""
-            var environment = home.environment(apiPort: nil)
-            environment["OTTO_EXTERNAL_API_URL"] =
-                line.split(separator: " ").first { $0.hasPrefix("externalApi=") }.map { String($0.dropFirst(12)) }
+    @Test func sighupAppliesANewMaxConcurrentRunsNamesWhatNeedsARestartAndRefusesAnInvalidFile() async throws {
+        let quiet = #""heartbeat": {"enabled": false}, "watchdog": {"enabled": false}"#
+        try await LiveOtto.run(config: #"{\#(quiet), "scheduler": {"tickSeconds": 1, "maxConcurrentRuns": 1}}"#) {
+            otto in
+            for id in ["a", "b"] {
+                _ = try await otto.api(
+                    "/external/jobs", method: "POST",
+                    body:
+                        #"{"id": "\#(id)", "type": "report", "scheduleType": "recurring", "cadenceMinutes": 600, "runAt": 0, "payload": {"prompt": "[[sleep:1500]] \#(id)"}}"#
+                )
+            }
+            _ = try await otto.runs("a", count: 1)
+            _ = try await otto.runs("b", count: 1)
+            var prompts = otto.server.standIn.receivedPrompts
+            try #require(prompts.count == 2)
+            #expect(abs(prompts[1].receivedAt - prompts[0].receivedAt) >= 1_500, "one at a time")
 
-            try home.writeConfig(
-                #"{"heartbeat": {"enabled": false}, "watchdog": {"enabled": false}, "scheduler": {"maxConcurrentRuns": 9}}"#
-            )
-            // No unit installed: `ottoctl reload` signals the running Otto.
+            try otto.home.writeConfig(#"{\#(quiet), "scheduler": {"tickSeconds": 1, "maxConcurrentRuns": 2}}"#)
+            var environment = otto.home.environment(apiPort: nil)
+            environment["OTTO_EXTERNAL_API_URL"] = otto.url
+            // No unit installed: `ottoctl reload` signals the Otto the API names.
             let reload = try await Self.ctl(["reload"], environment: environment)
             #expect(reload.status == 0, "\(reload.stderr)")
-            #expect(await otto.waitForOutput("restartFor=scheduler"), "\(otto.stderr)")
+            #expect(reload.stdout.contains("asked Otto to read its config file again"))
+            #expect(
+                await otto.process.waitForOutput("msg=\"config reloaded\" applied=scheduler"), "\(otto.process.stderr)")
+            _ = try await otto.ctl(["task", "run-now", "a"])
+            _ = try await otto.ctl(["task", "run-now", "b"])
+            _ = try await otto.runs("a", count: 2)
+            _ = try await otto.runs("b", count: 2)
+            prompts = otto.server.standIn.receivedPrompts
+            try #require(prompts.count == 4)
+            #expect(abs(prompts[3].receivedAt - prompts[2].receivedAt) < 1_000, "two at once after the reload")
 
-            try home.writeConfig(#"{"scheduler": {"maxConcurrentRuns": 0}}"#)
-            otto.signal(SIGHUP)
-            #expect(await otto.waitForOutput("config reload refused, nothing changed"), "\(otto.stderr)")
-            #expect(otto.stderr.contains("scheduler.maxConcurrentRuns: 0 is out of range"))
-            #expect(otto.isRunning)
-            otto.signal(SIGTERM)
-            #expect(await otto.waitForExit() == 0)
+            // A change that needs a restart is named; an invalid file changes nothing.
+            try otto.home.writeConfig(
+                #"{\#(quiet), "scheduler": {"tickSeconds": 1, "maxConcurrentRuns": 2}, "assistant": {"maxConcurrent": 3}}"#
+            )
+            _ = try await Self.ctl(["reload"], environment: environment)
+            #expect(await otto.process.waitForOutput("restartFor=assistant"), "\(otto.process.stderr)")
+            try otto.home.writeConfig(#"{"scheduler": {"maxConcurrentRuns": 0}}"#)
+            _ = try await Self.ctl(["reload"], environment: environment)
+            #expect(await otto.process.waitForOutput("config reload refused, nothing changed"))
+            #expect(otto.process.stderr.contains("scheduler.maxConcurrentRuns: 0 is out of range"))
+            let status = try await otto.ctl(["status"])
+            #expect(status.status == 0, "Otto still runs: \(status.stdout)")
         }
     }
 }

@@ -12,12 +12,24 @@ import Synchronization
 public final class Scheduler: Service, Sendable {
     let database: AppDatabase
     let resolver: ModelResolver
-    let sender: PromptSender
-    let settings: OttoConfiguration.Scheduler
-    let heartbeat: OttoConfiguration.Heartbeat
-    let notifier: WebhookNotifier?
-    /// The Telegram chat that gets the watchdog's alerts and the heartbeat's digest, through the outbox.
-    let telegramChat: Int64?
+    /// What a reload of the config file may change while Otto runs (`apply(_:)`); a run reads it once, when it
+    /// starts.
+    private struct Live: Sendable {
+        var sender: PromptSender
+        var settings: OttoConfiguration.Scheduler
+        var heartbeat: OttoConfiguration.Heartbeat
+        var notifier: WebhookNotifier?
+        /// The Telegram chat that gets the watchdog's alerts and the heartbeat's digest, through the outbox.
+        var telegramChat: Int64?
+    }
+    private let live: Mutex<Live>
+    private let openCode: any OpenCodePrompting
+    private let httpClient: HTTPClient
+    var sender: PromptSender { live.withLock { $0.sender } }
+    var settings: OttoConfiguration.Scheduler { live.withLock { $0.settings } }
+    var heartbeat: OttoConfiguration.Heartbeat { live.withLock { $0.heartbeat } }
+    var notifier: WebhookNotifier? { live.withLock { $0.notifier } }
+    var telegramChat: Int64? { live.withLock { $0.telegramChat } }
     /// systemd's watchdog: `WATCHDOG=1` after every pass of the loop, which then looks at least every
     /// `watchdogInterval`; a loop that hangs stops the pings and systemd restarts Otto.
     let systemd: SystemdNotifier?
@@ -55,21 +67,39 @@ public final class Scheduler: Service, Sendable {
     ) {
         self.database = database
         self.resolver = resolver
-        self.settings = configuration.scheduler
-        self.heartbeat = configuration.heartbeat
-        self.sender = PromptSender(
-            openCode: openCode,
-            retries: configuration.scheduler.retries,
-            timeout: .seconds(configuration.scheduler.runTimeoutSeconds),
-            safety: configuration.openCode.safety,
-            logger: logger)
-        self.notifier = configuration.notifications.webhookURL.map {
-            WebhookNotifier(url: $0, httpClient: httpClient, logger: logger)
-        }
-        self.telegramChat = telegramChat
+        self.openCode = openCode
+        self.httpClient = httpClient
+        self.live = Mutex(
+            Self.live(
+                configuration, telegramChat: telegramChat, openCode: openCode, httpClient: httpClient, logger: logger))
         self.systemd = systemd
         self.logger = logger
         self.now = now
+    }
+
+    private static func live(
+        _ configuration: OttoConfiguration, telegramChat: Int64?, openCode: any OpenCodePrompting,
+        httpClient: HTTPClient, logger: Logger
+    ) -> Live {
+        Live(
+            sender: PromptSender(
+                openCode: openCode, retries: configuration.scheduler.retries,
+                timeout: .seconds(configuration.scheduler.runTimeoutSeconds), safety: configuration.openCode.safety,
+                logger: logger),
+            settings: configuration.scheduler, heartbeat: configuration.heartbeat,
+            notifier: configuration.notifications.webhookURL.map {
+                WebhookNotifier(url: $0, httpClient: httpClient, logger: logger)
+            },
+            telegramChat: telegramChat)
+    }
+
+    /// A reloaded config: scheduler limits, the heartbeat's prompt and the notifications take effect from the next
+    /// pass and the next run; runs in flight finish as they started.
+    public func apply(_ configuration: OttoConfiguration, telegramChat: Int64?) {
+        let fresh = Self.live(
+            configuration, telegramChat: telegramChat, openCode: openCode, httpClient: httpClient, logger: logger)
+        live.withLock { $0 = fresh }
+        wakeup.signal()
     }
 
     /// Look at the jobs again now: one was created, changed or made due.
@@ -91,10 +121,12 @@ public final class Scheduler: Service, Sendable {
     private var shouldStop: Bool { Task.isCancelled || state.withLock { $0.stopping } }
 
     private func loop(group: inout DiscardingTaskGroup) async {
-        let tick = Duration.seconds(settings.tickSeconds)
         // The wall clock against the monotonic one: a difference between their steps is a jump of the wall clock.
         var lastLook: (wall: Int64, monotonic: ContinuousClock.Instant)? = nil
         while !shouldStop {
+            // Read at every pass: a reload may change them.
+            let settings = self.settings
+            let tick = Duration.seconds(settings.tickSeconds)
             var delay = tick
             do {
                 let wall = now()

@@ -1,19 +1,32 @@
 import Foundation
 import Logging
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 
-/// `SIGHUP` (`systemctl --user reload otto`, `ottoctl reload`): the config file is read and checked again. The flow
-/// defaults apply live, as they always do; an invalid file changes nothing and is logged with the key path; every
-/// other changed section is named in one line as needing a restart, so an operator knows where they stand.
-public struct ConfigReloader: Service {
+/// `SIGHUP` (`systemctl --user reload otto`, `ottoctl reload`): the config file is read and checked again. An
+/// invalid file changes nothing and is logged with the key path. Otherwise the scheduler's limits, the heartbeat and
+/// watchdog (on/off, cadence, prompt) and the notifications (webhook, Telegram on/off) take effect at once, the flow
+/// defaults as always; what cannot change under a running Otto (listen address, ottoHome, OpenCode, the assistant,
+/// Telegram's bot) is named in one line as needing a restart.
+public final class ConfigReloader: Service, Sendable {
     let environment: [String: String]
-    let running: OttoConfiguration
+    let running: Mutex<OttoConfiguration>
+    let scheduler: Scheduler
+    let jobs: JobsService
+    /// The chat for notifications under a configuration (nil when Telegram is off or notifications.telegram false).
+    let telegramChat: @Sendable (OttoConfiguration) -> Int64?
     let logger: Logger
 
-    public init(environment: [String: String], running: OttoConfiguration, logger: Logger) {
+    init(
+        environment: [String: String], running: OttoConfiguration, scheduler: Scheduler, jobs: JobsService,
+        telegramChat: @escaping @Sendable (OttoConfiguration) -> Int64?, logger: Logger
+    ) {
         self.environment = environment
-        self.running = running
+        self.running = Mutex(running)
+        self.scheduler = scheduler
+        self.jobs = jobs
+        self.telegramChat = telegramChat
         self.logger = logger
     }
 
@@ -41,18 +54,46 @@ public struct ConfigReloader: Service {
         case .failure(let error):
             logger.error("config reload refused, nothing changed: \(error.message)")
         case .success(let loaded):
-            let restart = Self.changedSections(from: running, to: loaded.configuration)
+            let new = loaded.configuration
+            let old = running.withLock { $0 }
+            var applied = Self.changedSections(from: old, to: new).filter(Self.live.contains)
+            scheduler.apply(new, telegramChat: telegramChat(new))
+            do {
+                try await jobs.syncSystemJob(
+                    id: "system-heartbeat", type: "heartbeat", cadenceMinutes: new.heartbeat.cadenceMinutes,
+                    enabled: new.heartbeat.enabled, firstRunFromNow: false)
+                try await jobs.syncSystemJob(
+                    id: "system-watchdog-failures", type: "watchdog_failures",
+                    cadenceMinutes: new.watchdog.cadenceMinutes, enabled: new.watchdog.enabled, firstRunFromNow: false)
+            } catch {
+                logger.error(
+                    "config reload: the heartbeat and watchdog jobs could not be updated",
+                    metadata: ["error": "\(error)"])
+                applied.removeAll { $0 == "heartbeat" || $0 == "watchdog" }
+            }
+            scheduler.wake()
+            // Kept for the next comparison: the live parts as applied, the others as they still run.
+            var kept = new
+            kept.ottoHome = old.ottoHome
+            kept.openCode = old.openCode
+            kept.externalAPI = old.externalAPI
+            kept.catalogRefreshIntervalSeconds = old.catalogRefreshIntervalSeconds
+            kept.assistant = old.assistant
+            kept.telegram = old.telegram
+            running.withLock { $0 = kept }
+            let restart = Self.changedSections(from: old, to: new).filter { !Self.live.contains($0) }
+            var metadata: Logger.Metadata = ["path": "\(loaded.path)", "applied": "\(applied.joined(separator: ","))"]
             if restart.isEmpty {
-                logger.notice(
-                    "config reloaded: the file is valid; flow defaults apply live", metadata: ["path": "\(loaded.path)"]
-                )
+                logger.notice("config reloaded", metadata: metadata)
             } else {
-                logger.warning(
-                    "config reloaded: the file is valid and flow defaults apply live, but these changes take effect only after a restart",
-                    metadata: ["path": "\(loaded.path)", "restartFor": "\(restart.joined(separator: ","))"])
+                metadata["restartFor"] = "\(restart.joined(separator: ","))"
+                logger.warning("config reloaded; some changes take effect only after a restart", metadata: metadata)
             }
         }
     }
+
+    /// The sections a reload applies at once.
+    static let live: Set<String> = ["scheduler", "heartbeat", "watchdog", "notifications"]
 
     /// The settings that differ, by their config key, besides the flow defaults (which apply live).
     static func changedSections(from old: OttoConfiguration, to new: OttoConfiguration) -> [String] {

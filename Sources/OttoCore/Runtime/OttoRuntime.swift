@@ -185,7 +185,13 @@ public struct OttoRuntime: Sendable {
         let telegram: TelegramSurface
         var services: [any Service] = [
             refresh, FlowDefaultsWatcher(store: flowDefaults), scheduler, MemoryReclaimer(),
-            ConfigReloader(environment: environment, running: configuration, logger: logger),
+            ConfigReloader(
+                environment: environment, running: configuration, scheduler: scheduler, jobs: jobs,
+                telegramChat: { [telegramSettings] configuration in
+                    guard case .on(let settings) = telegramSettings, configuration.notifications.telegram ?? true
+                    else { return nil }
+                    return settings.allowedUserId
+                }, logger: logger),
         ]
         switch telegramSettings {
         case .off(let reason):
