@@ -16,13 +16,15 @@ extension Otto {
                 """)
 
         @Flag(help: "Print the report as JSON.") var json = false
+        @Flag(help: "Also a one-line prompt to each flow's model and a test notification to each channel.")
+        var deep = false
         @Option(help: "Config file to use (default: $OTTO_CONFIG_PATH, else $HOME/.config/otto/config.jsonc).")
         var config: String?
 
         func run() async throws {
             var environment = ProcessInfo.processInfo.environment
             if let config { environment[OttoEnvironment.configPath] = config }
-            let report = await Doctor.run(environment: environment)
+            let report = await Doctor.run(environment: environment, deep: deep)
             if json {
                 let encoder = JSONEncoder()
                 encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]

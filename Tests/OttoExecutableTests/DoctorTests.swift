@@ -114,4 +114,39 @@ import Testing
         #expect(try Data(contentsOf: URL(fileURLWithPath: home.stateDatabasePath)) == garbage, "doctor changed nothing")
         #expect(!FileManager.default.fileExists(atPath: home.configPath), "doctor created no config")
     }
+
+    @Test func deepPromptsEachFlowAndSendsATestNotificationToEachChannel() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        try await withStandInOpenCode { openCode in
+            try await withWebhookReceiver { webhook in
+                try await withTelegramStandIn { telegram in
+                    telegram.standIn.inject(.init(from: 4242, text: "/start"))
+                    try home.writeConfig(
+                        #"{"notifications": {"webhookUrl": "\#(webhook.url)"}, "telegram": {"apiBaseUrl": "\#(telegram.baseURL)", "allowedUserId": 4242}, "modelManagement": {"flowDefaults": {"heartbeat": "openai/gpt-5"}}}"#
+                    )
+                    let environment = home.environment(
+                        apiPort: nil,
+                        extra: ["OTTO_OPENCODE_BASE_URL": openCode.baseURL, "TELEGRAM_BOT_TOKEN": TelegramOtto.token])
+                    let result = try await ChildProcess.run(
+                        BuiltProducts.executable("ottoctl"), arguments: ["doctor", "--deep", "--json"],
+                        environment: environment)
+                    let report = try JSONDecoder().decode(DoctorReport.self, from: Data(result.stdout.utf8))
+                    #expect(Self.check(report, "flow heartbeat")?.evidence == "answered by openai/gpt-5")
+                    #expect(
+                        Self.check(report, "flow scheduledTasks")?.evidence == "answered by anthropic/claude-opus-4-7")
+                    #expect(Self.check(report, "flow interactiveAssistant")?.result == .ok)
+                    #expect(Self.check(report, "flow watchdogFailures")?.result == .ok)
+                    #expect(Self.check(report, "webhook")?.result == .ok)
+                    let delivered = await webhook.next()
+                    #expect(delivered?["kind"] == .string("test"))
+                    #expect(Self.check(report, "telegram")?.result == .ok)
+                    #expect(telegram.sent(to: 4242).first?.text.hasPrefix("Test from Otto") == true)
+                    #expect(
+                        !result.stdout.contains(TelegramOtto.secret) && !result.stderr.contains(TelegramOtto.secret))
+                    #expect(openCode.standIn.receivedPrompts.count == 4)
+                }
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import Logging
 import NIOCore
 import OttoContracts
 
@@ -16,7 +17,9 @@ public enum Doctor {
         "assistant", "notifications", "telegram",
     ]
 
-    public static func run(environment: [String: String]) async -> DoctorReport {
+    /// - Parameter deep: also a one-line prompt to each flow's model and a test notification (webhook body
+    ///   `"kind": "test"`; in Telegram a message starting "Test from Otto").
+    public static func run(environment: [String: String], deep: Bool = false) async -> DoctorReport {
         var checks: [DoctorReport.Check] = []
         let now = Int64((Date().timeIntervalSince1970 * 1000).rounded())
         let configPath = OttoLocations.configPath(environment)
@@ -184,6 +187,14 @@ public enum Doctor {
                 .init(
                     name: "service", result: .warn, evidence: "no systemd user unit at \(unit)",
                     fix: "ottoctl service install --now"))
+        } else if let user = environment["USER"], !user.isEmpty,
+            FileManager.default.fileExists(atPath: "/var/lib/systemd/linger"),
+            !FileManager.default.fileExists(atPath: "/var/lib/systemd/linger/\(user)")
+        {
+            checks.append(
+                .init(
+                    name: "service", result: .warn, evidence: "\(unit) is installed, but lingering is off for \(user)",
+                    fix: "sudo loginctl enable-linger \(user) (else Otto stops when you log out)"))
         } else {
             checks.append(.init(name: "service", result: .ok, evidence: "\(unit) is installed"))
         }
@@ -195,6 +206,9 @@ public enum Doctor {
                 .init(
                     name: "notifications", result: .ok,
                     evidence: webhook.map { "webhook \($0)/… (valid)" } ?? "no webhook configured"))
+            if deep {
+                checks += await deepChecks(configuration, environment: environment, catalog: snapshot)
+            }
         }
 
         var report = DoctorReport(checks: checks)
@@ -202,6 +216,93 @@ public enum Doctor {
             report.incident = writeIncident(report, home: ottoHome)
         }
         return report
+    }
+
+    /// A one-line prompt to each flow's model (as the resolver would choose it: the flow default, else OpenCode's
+    /// global default, else OpenCode's own choice), and a test message to each notification channel.
+    static func deepChecks(_ configuration: OttoConfiguration, environment: [String: String], catalog: Set<ModelRef>?)
+        async -> [DoctorReport.Check]
+    {
+        var checks: [DoctorReport.Check] = []
+        var logger = Logger(label: "otto-doctor")
+        logger.logLevel = .critical
+        // Only when OpenCode answered (and took the credentials, which the OpenCode check reported otherwise).
+        if catalog != nil {
+            let credentials =
+                (try? OpenCodeCredentials.resolve(configuration.openCode, environment: environment, warn: { _ in }))
+                ?? nil
+            let client = OpenCodeClient(
+                baseURL: configuration.openCode.baseURL, timeout: .seconds(10), credentials: credentials,
+                dialect: OpenCodeDialect(pinned: configuration.openCode.pinnedProtocol))
+            let global = (try? await client.fetchCatalog())?.globalDefault
+            let sender = PromptSender(
+                openCode: client, retries: 0, timeout: .seconds(60), safety: configuration.openCode.safety,
+                logger: logger)
+            for flow in RuntimeModelFlow.allCases {
+                let model = configuration.flowDefaults[flow] ?? global
+                let exchange = await sender.send(
+                    "This is Otto's doctor checking that you answer. Reply with the single word OK.", model: model,
+                    session: nil, title: "otto doctor \(flow)")
+                if let sessionId = exchange.sessionId {
+                    try? await client.abort(sessionId: sessionId, timeout: .seconds(5))
+                }
+                switch exchange.answer {
+                case .success(let answer):
+                    checks.append(
+                        .init(
+                            name: "flow \(flow)", result: .ok,
+                            evidence:
+                                "answered by \(answer.answeredBy?.description ?? model?.description ?? "OpenCode's choice")"
+                        ))
+                case .failure(let failure):
+                    checks.append(
+                        .init(
+                            name: "flow \(flow)", result: .fail,
+                            evidence: "\(model?.description ?? "OpenCode's choice"): \(failure.message)",
+                            fix: "ottoctl model defaults set \(flow) <provider/model> (a model that answers)"))
+                }
+            }
+        }
+        let now = Int64((Date().timeIntervalSince1970 * 1000).rounded())
+        if let url = configuration.notifications.webhookURL {
+            let notifier = WebhookNotifier(
+                url: url, attempts: 1, httpClient: OpenCodeClient.sharedHTTPClient, logger: logger)
+            let delivery = await notifier.deliver(
+                .init(
+                    kind: "test", jobId: "doctor", runId: "doctor-\(now)",
+                    text: "Test from Otto's doctor: notifications reach you.", createdAt: now),
+                within: .seconds(10))
+            checks.append(
+                delivery.delivered
+                    ? .init(
+                        name: "webhook", result: .ok,
+                        evidence: "a test notification was delivered to \(notifier.redactedURL)")
+                    : .init(
+                        name: "webhook", result: .fail, evidence: delivery.error ?? "not delivered",
+                        fix: "check notifications.webhookUrl and that its receiver is up"))
+        }
+        if case .on(let telegram) = TelegramSettings.resolve(configuration, environment: environment, warn: { _ in }),
+            telegram.notify
+        {
+            let api = TelegramBotAPI(baseURL: telegram.apiBaseURL, token: telegram.token)
+            do {
+                _ = try await api.sendMessage(
+                    chatId: telegram.allowedUserId, text: "Test from Otto: the doctor checks that alerts reach you.",
+                    parseMode: nil)
+                checks.append(
+                    .init(
+                        name: "telegram", result: .ok,
+                        evidence: "a test message was sent to user \(telegram.allowedUserId)"))
+            } catch {
+                checks.append(
+                    .init(
+                        name: "telegram", result: .fail, evidence: error.message,
+                        fix: error.kind == .unauthorized
+                            ? "ottoctl telegram setup (the token was refused)"
+                            : "write /start to the bot from the allowed user, and check telegram.allowedUserId"))
+            }
+        }
+        return checks
     }
 
     static func databaseCheck(_ database: DatabaseInspection, path: String, home: String, ottoRunning: Bool)

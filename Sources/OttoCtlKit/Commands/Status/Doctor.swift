@@ -16,6 +16,8 @@ extension OttoCtl {
             discussion: "Exit status: 0 all ok, 1 warnings, 2 failures; 127 when no otto binary is found.")
 
         @Flag(help: "Print the report as JSON.") var json = false
+        @Flag(help: "Also a one-line prompt to each flow's model and a test notification to each channel.")
+        var deep = false
 
         func run() async throws {
             let environment = ProcessInfo.processInfo.environment
@@ -25,7 +27,8 @@ extension OttoCtl {
                 throw ExitCode(127)
             }
             let result = Spawn.run(
-                [otto, "doctor"] + (json ? ["--json"] : []), environment: environment, capture: false)
+                [otto, "doctor"] + (json ? ["--json"] : []) + (deep ? ["--deep"] : []), environment: environment,
+                capture: false)
             if result.status != 0 { throw ExitCode(result.status) }
         }
     }
