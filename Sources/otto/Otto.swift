@@ -124,15 +124,19 @@ extension Otto {
             }
             // Dependencies first, the HTTP app last: shutdown runs in reverse, so the API stops taking requests
             // before the services behind it stop.
-            let group = ServiceGroup(
-                configuration: .init(
-                    services: runtime.services.map { .init(service: $0) } + [.init(service: api)]
-                        + (runtime.systemd.isActive
-                            ? [.init(service: SystemdStoppingNotifier(notifier: runtime.systemd))] : []),
-                    gracefulShutdownSignals: [.sigterm, .sigint],
-                    logger: logger
-                )
+            var configuration = ServiceGroupConfiguration(
+                services: runtime.services.map { .init(service: $0) } + [.init(service: api)]
+                    + (runtime.systemd.isActive
+                        ? [.init(service: SystemdStoppingNotifier(notifier: runtime.systemd))] : []),
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger
             )
+            // A stop is bounded: what has not finished 25 s after SIGTERM (an assistant message that hangs, say) is
+            // cancelled (its OpenCode session aborted, a run recorded as interrupted), with 5 s for that. The unit's
+            // TimeoutStopSec=45 is longer.
+            configuration.maximumGracefulShutdownDuration = .seconds(25)
+            configuration.maximumCancellationDuration = .seconds(5)
+            let group = ServiceGroup(configuration: configuration)
             do {
                 try await group.run()
             } catch {

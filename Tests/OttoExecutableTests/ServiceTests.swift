@@ -2,6 +2,8 @@ import Foundation
 import OttoTestSupport
 import Testing
 
+@testable import OttoCtlKit
+
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -187,6 +189,46 @@ import Testing
             #expect(otto.process.stderr.contains("scheduler.maxConcurrentRuns: 0 is out of range"))
             let status = try await otto.ctl(["status"])
             #expect(status.status == 0, "Otto still runs: \(status.stdout)")
+        }
+    }
+
+    @Test func theMacOSLaunchAgentRunsOttoServeAndParsesAsAPropertyList() throws {
+        let environment = ["HOME": "/Users/me", "OTTO_HOME": "/Users/me/otto & co"]
+        let text = ServiceUnit.launchdPlist(executable: "/usr/local/bin/otto", environment: environment)
+        #expect(ServiceUnit.launchdPath(environment) == "/Users/me/Library/LaunchAgents/dev.otto.otto.plist")
+        let plist = try #require(
+            try PropertyListSerialization.propertyList(from: Data(text.utf8), format: nil) as? [String: Any])
+        #expect(plist["Label"] as? String == "dev.otto.otto")
+        #expect(plist["ProgramArguments"] as? [String] == ["/usr/local/bin/otto", "serve"])
+        #expect(plist["RunAtLoad"] as? Bool == true)
+        #expect((plist["KeepAlive"] as? [String: Any])?["SuccessfulExit"] as? Bool == false)
+        #expect(plist["StandardErrorPath"] as? String == "/Users/me/otto & co/logs/otto.log")
+        #expect((plist["EnvironmentVariables"] as? [String: String])?["OTTO_HOME"] == "/Users/me/otto & co")
+        #expect(plist["Umask"] as? Int == 0o077)
+    }
+
+    @Test func aStopIsBoundedEvenWithAnAssistantMessageThatHangs() async throws {
+        try await LiveOtto.run { otto in
+            let message = try ChildProcess(
+                "/usr/bin/env",
+                arguments: [
+                    "curl", "-s", "-m", "120", "-X", "POST", "-H", "Authorization: Bearer \(otto.token)", "-H",
+                    "Content-Type: application/json", "-d", #"{"message": "[[hang]] think forever"}"#,
+                    otto.url + "/external/assistant/messages",
+                ], environment: ProcessInfo.processInfo.environment)
+            defer { message.signal(SIGTERM) }
+            let deadline = ContinuousClock.now + .seconds(10)
+            while otto.server.standIn.receivedPrompts.isEmpty, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let started = ContinuousClock.now
+            otto.process.signal(SIGTERM)
+            let status = await otto.process.waitForExit(timeout: .seconds(60))
+            let took = ContinuousClock.now - started
+            #expect(status == 0, "\(otto.process.stderr)")
+            #expect(took < .seconds(40), "stopped after \(took), within the unit's TimeoutStopSec=45")
+            #expect(otto.process.stderr.contains("the prompt was stopped"))
+            #expect(otto.server.standIn.abortedSessions.count == 1, "its OpenCode session was aborted")
         }
     }
 }

@@ -145,8 +145,13 @@ extension OttoCtl.Service {
                 throw CLIError(
                     "cannot find the otto binary beside ottoctl or on PATH; name it with --otto /path/to/otto")
             }
-            let path = ServiceUnit.path(environment)
-            let unit = ServiceUnit.render(executable: executable, environment: environment)
+            #if os(macOS)
+                let path = ServiceUnit.launchdPath(environment)
+                let unit = ServiceUnit.launchdPlist(executable: executable, environment: environment)
+            #else
+                let path = ServiceUnit.path(environment)
+                let unit = ServiceUnit.render(executable: executable, environment: environment)
+            #endif
             if let existing = FileManager.default.contents(atPath: path).map({ String(decoding: $0, as: UTF8.self) }),
                 existing != unit
             {
@@ -162,6 +167,10 @@ extension OttoCtl.Service {
             }
             try TelegramSetupOptions.writeSecrets(unit, to: path, mode: 0o644)
             output.line("wrote \(path) (runs \(executable) serve)")
+            #if os(macOS)
+                output.line("load it with: launchctl bootstrap gui/$(id -u) \(path)")
+                return
+            #endif
             let systemd = UserSystemd(environment: environment)
             let (reachable, answer) = try systemd.reachable()
             guard reachable else {
