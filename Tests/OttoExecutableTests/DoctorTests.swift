@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import OttoContracts
 import OttoTestSupport
 import Testing
@@ -148,5 +149,55 @@ import Testing
                 }
             }
         }
+    }
+
+    @Test func aRunPastItsLeaseWhileOttoIsDownIsAWarningTheNextStartMends() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        try await withStandInOpenCode { openCode in
+            try home.writeConfig(LiveOtto.quietConfig)
+            let otto = try ChildProcess(
+                BuiltProducts.executable("otto"), arguments: ["serve"],
+                environment: home.environment(openCode: openCode.baseURL))
+            #expect(await otto.waitForOutput("msg=\"otto is running\""), "\(otto.stderr)")
+            otto.signal(SIGTERM)
+            #expect(await otto.waitForExit() == 0)
+            // A job left running by a process that died, its lease long gone.
+            let database = try DatabaseQueue(path: home.stateDatabasePath)
+            try await database.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO jobs (id, type, status, schedule_type, cadence_minutes, next_run_at, lock_token,
+                          lock_expires_at, created_at, updated_at)
+                        VALUES ('stuck', 'report', 'running', 'recurring', 60, 1, 'gone', 1, 1, 1)
+                        """)
+            }
+            try database.close()
+            let (_, report, text) = try await Self.doctor(home, extra: ["OTTO_OPENCODE_BASE_URL": openCode.baseURL])
+            let check = try #require(Self.check(report, "database"), "\(text)")
+            #expect(check.result == .warn)
+            #expect(check.evidence.contains("1 run(s) past their lease (the next start takes them back)"))
+        }
+    }
+
+    @Test(.enabled(if: getuid() == 0, "mounting a small tmpfs needs root"))
+    func aNearlyFullDiskUnderOttoHomeFails() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        try FileManager.default.createDirectory(atPath: home.ottoHome, withIntermediateDirectories: true)
+        let mounted = try await ChildProcess.run(
+            "/usr/bin/env", arguments: ["mount", "-t", "tmpfs", "-o", "size=50m", "tmpfs", home.ottoHome],
+            environment: ProcessInfo.processInfo.environment)
+        try #require(mounted.status == 0, "\(mounted.stderr)")
+        defer {
+            _ = try? Process.run(URL(fileURLWithPath: "/usr/bin/umount"), arguments: [home.ottoHome]).waitUntilExit()
+        }
+        let (status, report, _) = try await Self.doctor(
+            home, extra: ["OTTO_OPENCODE_BASE_URL": "http://127.0.0.1:\(closedLoopbackPort())"])
+        #expect(status == 2)
+        let check = try #require(Self.check(report, "database"))
+        #expect(check.result == .fail)
+        #expect(check.evidence.hasPrefix("only ") && check.evidence.contains("MiB free for \(home.ottoHome)"))
+        #expect(check.fix == "free space on that file system")
     }
 }

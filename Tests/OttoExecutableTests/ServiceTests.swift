@@ -140,6 +140,12 @@ import Testing
             #expect(
                 try String(contentsOfFile: otto.home.path + "/calls.log", encoding: .utf8).contains(
                     "systemctl --user start otto.service"))
+            let stop = try await Self.ctl(["stop"], environment: environment)
+            #expect(stop.status == 0, "\(stop.stderr)")
+            #expect(stop.stdout == "otto.service: inactive\n")
+            #expect(
+                try String(contentsOfFile: otto.home.path + "/calls.log", encoding: .utf8).contains(
+                    "systemctl --user stop otto.service\nsystemctl --user is-active otto.service"))
         }
     }
 

@@ -317,8 +317,15 @@ extension OttoCtl {
                 throw CLIError("systemctl --user \(verb) otto failed: \(result.output.trimmingWhitespace)")
             }
             guard wait else {
-                output.line(
-                    "otto.service: \(try systemd.systemctl(["is-active", ServiceUnit.name]).output.trimmingWhitespace)")
+                // Until the unit is inactive (or failed), at most 60 s.
+                let deadline = ContinuousClock.now + .seconds(60)
+                var state = ""
+                repeat {
+                    state = String(try systemd.systemctl(["is-active", ServiceUnit.name]).output.trimmingWhitespace)
+                    if state == "inactive" || state == "failed" { break }
+                    try await Task.sleep(for: .milliseconds(250))
+                } while ContinuousClock.now < deadline
+                output.line("otto.service: \(state)")
                 return
             }
             let deadline = ContinuousClock.now + .seconds(60)
