@@ -237,4 +237,40 @@ import Testing
             #expect(otto.server.standIn.abortedSessions.count == 1, "its OpenCode session was aborted")
         }
     }
+
+    @Test func sighupReadsOpenCodesPasswordFileAgain() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        let passwordFile = home.path + "/opencode.password"
+        try "first-password\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        chmod(passwordFile, 0o600)
+        try home.writeConfig(
+            #"{"heartbeat": {"enabled": false}, "watchdog": {"enabled": false}, "opencode": {"passwordFile": "\#(passwordFile)"}}"#
+        )
+        try await withStandInOpenCode { server in
+            server.standIn.requirePassword("first-password")
+            let otto = try ChildProcess(
+                BuiltProducts.executable("otto"), arguments: ["serve"],
+                environment: home.environment(openCode: server.baseURL))
+            defer { otto.signal(SIGKILL) }
+            #expect(await otto.waitForOutput("msg=\"otto is running\""), "\(otto.stderr)")
+            let line = otto.stderr.split(separator: "\n").first { $0.contains("otto is running") } ?? ""
+            var environment = home.environment(apiPort: nil)
+            environment["OTTO_EXTERNAL_API_URL"] =
+                line.split(separator: " ").first { $0.hasPrefix("externalApi=") }.map { String($0.dropFirst(12)) }
+
+            // OpenCode's password changes, and the file with it.
+            server.standIn.requirePassword("second-password")
+            try "second-password\n".write(toFile: passwordFile, atomically: true, encoding: .utf8)
+            chmod(passwordFile, 0o600)
+            let refused = try await Self.ctl(["model", "refresh"], environment: environment)
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("refused Otto's credentials"), "\(refused.stderr)")
+            otto.signal(SIGHUP)
+            #expect(await otto.waitForOutput("applied=\"opencode credentials\""), "\(otto.stderr)")
+            let refreshed = try await Self.ctl(["model", "refresh"], environment: environment)
+            #expect(refreshed.status == 0, "\(refreshed.stderr)")
+            #expect(!otto.stderr.contains("second-password") && !otto.stderr.contains("first-password"))
+        }
+    }
 }

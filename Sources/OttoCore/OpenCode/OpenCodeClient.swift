@@ -77,11 +77,24 @@ struct OpenCodeResponse: Sendable {
 public struct OpenCodeClient: OpenCodeCatalogSource {
     public let baseURL: String
     public let timeout: Duration
-    /// Sent as Basic auth on every call; nil for an OpenCode without a password.
-    public let credentials: OpenCodeCredentials?
+    /// Sent as Basic auth on every call; nil for an OpenCode without a password. Shared by every copy of the
+    /// client (`using(httpClient:)`), so a reload that changes them reaches the scheduler, the assistant and
+    /// Telegram at once.
+    public var credentials: OpenCodeCredentials? { sharedCredentials.value.withLock { $0 } }
+    private let sharedCredentials: SharedCredentials
     /// Which protocol to speak, shared by all of one Otto's clients.
     public let dialect: OpenCodeDialect
     let httpClient: HTTPClient
+
+    private final class SharedCredentials: Sendable {
+        let value: Mutex<OpenCodeCredentials?>
+        init(_ credentials: OpenCodeCredentials?) { value = Mutex(credentials) }
+    }
+
+    /// Replaces the credentials of this client and of every copy of it.
+    public func replaceCredentials(_ credentials: OpenCodeCredentials?) {
+        sharedCredentials.value.withLock { $0 = credentials }
+    }
 
     /// Bodies larger than this are refused; the full models.dev catalog is about 3 MiB.
     static let maxBodyBytes = 64 * 1024 * 1024
@@ -124,15 +137,22 @@ public struct OpenCodeClient: OpenCodeCatalogSource {
     ) {
         self.baseURL = baseURL
         self.timeout = timeout
-        self.credentials = credentials
+        self.sharedCredentials = SharedCredentials(credentials)
         self.dialect = dialect
+        self.httpClient = httpClient
+    }
+
+    private init(copying client: OpenCodeClient, httpClient: HTTPClient) {
+        baseURL = client.baseURL
+        timeout = client.timeout
+        sharedCredentials = client.sharedCredentials
+        dialect = client.dialect
         self.httpClient = httpClient
     }
 
     /// The same client (URL, credentials, dialect) on other connections.
     public func using(httpClient: HTTPClient) -> OpenCodeClient {
-        OpenCodeClient(
-            baseURL: baseURL, timeout: timeout, credentials: credentials, dialect: dialect, httpClient: httpClient)
+        OpenCodeClient(copying: self, httpClient: httpClient)
     }
 
     public var providersURL: String {

@@ -6,9 +6,10 @@ import UnixSignals
 
 /// `SIGHUP` (`systemctl --user reload otto`, `ottoctl reload`): the config file is read and checked again. An
 /// invalid file changes nothing and is logged with the key path. Otherwise the scheduler's limits, the heartbeat and
-/// watchdog (on/off, cadence, prompt) and the notifications (webhook, Telegram on/off) take effect at once, the flow
-/// defaults as always; what cannot change under a running Otto (listen address, ottoHome, OpenCode, the assistant,
-/// Telegram's bot) is named in one line as needing a restart.
+/// watchdog (on/off, cadence, prompt), the notifications (webhook, Telegram on/off) and OpenCode's credentials (the
+/// password file is read again) take effect at once, the flow defaults as always; what cannot change under a running
+/// Otto (listen address, ottoHome, OpenCode's URL and protocol, the assistant, Telegram's bot) is named in one line
+/// as needing a restart.
 public final class ConfigReloader: Service, Sendable {
     let environment: [String: String]
     let running: Mutex<OttoConfiguration>
@@ -16,16 +17,19 @@ public final class ConfigReloader: Service, Sendable {
     let jobs: JobsService
     /// The chat for notifications under a configuration (nil when Telegram is off or notifications.telegram false).
     let telegramChat: @Sendable (OttoConfiguration) -> Int64?
+    /// Every OpenCode client of this Otto shares its credentials with this one.
+    let openCode: OpenCodeClient
     let logger: Logger
 
     init(
         environment: [String: String], running: OttoConfiguration, scheduler: Scheduler, jobs: JobsService,
-        telegramChat: @escaping @Sendable (OttoConfiguration) -> Int64?, logger: Logger
+        openCode: OpenCodeClient, telegramChat: @escaping @Sendable (OttoConfiguration) -> Int64?, logger: Logger
     ) {
         self.environment = environment
         self.running = Mutex(running)
         self.scheduler = scheduler
         self.jobs = jobs
+        self.openCode = openCode
         self.telegramChat = telegramChat
         self.logger = logger
     }
@@ -57,6 +61,18 @@ public final class ConfigReloader: Service, Sendable {
             let new = loaded.configuration
             let old = running.withLock { $0 }
             var applied = Self.changedSections(from: old, to: new).filter(Self.live.contains)
+            // The password file is read again even when the config names the same one: its content may be new.
+            do {
+                let credentials = try OpenCodeCredentials.resolve(new.openCode, environment: environment) { warning in
+                    logger.warning("\(warning)")
+                }
+                if credentials != openCode.credentials {
+                    openCode.replaceCredentials(credentials)
+                    applied.append("opencode credentials")
+                }
+            } catch {
+                logger.error("config reload: OpenCode's credentials were kept: \(error.description)")
+            }
             scheduler.apply(new, telegramChat: telegramChat(new))
             do {
                 try await jobs.syncSystemJob(
@@ -76,6 +92,8 @@ public final class ConfigReloader: Service, Sendable {
             var kept = new
             kept.ottoHome = old.ottoHome
             kept.openCode = old.openCode
+            kept.openCode.username = new.openCode.username
+            kept.openCode.passwordFile = new.openCode.passwordFile
             kept.externalAPI = old.externalAPI
             kept.catalogRefreshIntervalSeconds = old.catalogRefreshIntervalSeconds
             kept.assistant = old.assistant
@@ -99,7 +117,10 @@ public final class ConfigReloader: Service, Sendable {
     static func changedSections(from old: OttoConfiguration, to new: OttoConfiguration) -> [String] {
         var changed: [String] = []
         if old.ottoHome != new.ottoHome { changed.append("ottoHome") }
-        if old.openCode != new.openCode { changed.append("opencode") }
+        var openCode = new.openCode
+        openCode.username = old.openCode.username
+        openCode.passwordFile = old.openCode.passwordFile
+        if old.openCode != openCode { changed.append("opencode") }
         if old.externalAPI != new.externalAPI { changed.append("externalApi") }
         if old.catalogRefreshIntervalSeconds != new.catalogRefreshIntervalSeconds {
             changed.append("modelManagement.catalogRefreshIntervalSeconds")

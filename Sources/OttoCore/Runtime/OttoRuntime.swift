@@ -186,7 +186,7 @@ public struct OttoRuntime: Sendable {
         var services: [any Service] = [
             refresh, FlowDefaultsWatcher(store: flowDefaults), scheduler, MemoryReclaimer(),
             ConfigReloader(
-                environment: environment, running: configuration, scheduler: scheduler, jobs: jobs,
+                environment: environment, running: configuration, scheduler: scheduler, jobs: jobs, openCode: client,
                 telegramChat: { [telegramSettings] configuration in
                     guard case .on(let settings) = telegramSettings, configuration.notifications.telegram ?? true
                     else { return nil }
