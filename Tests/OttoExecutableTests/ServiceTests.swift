@@ -42,7 +42,12 @@ import Testing
               enable-linger) echo "Access denied" >&2; exit 1 ;;
             esac
             """
-        for (name, text) in [("systemctl", systemctl), ("loginctl", loginctl)] {
+        let journalctl = """
+            #!/bin/sh
+            echo "journalctl $*" >> \(log)
+            echo "Dec 03 08:00:00 host otto[42]: msg=\\"otto is running\\""
+            """
+        for (name, text) in [("systemctl", systemctl), ("loginctl", loginctl), ("journalctl", journalctl)] {
             try text.write(toFile: bin + "/" + name, atomically: true, encoding: .utf8)
             chmod(bin + "/" + name, 0o755)
         }
@@ -140,6 +145,12 @@ import Testing
             #expect(
                 try String(contentsOfFile: otto.home.path + "/calls.log", encoding: .utf8).contains(
                     "systemctl --user start otto.service"))
+            let logs = try await Self.ctl(["logs", "-n", "5"], environment: environment)
+            #expect(logs.status == 0, "\(logs.stderr)")
+            #expect(logs.stdout.contains("otto is running"))
+            #expect(
+                try String(contentsOfFile: otto.home.path + "/calls.log", encoding: .utf8).contains(
+                    "journalctl --user -u otto.service -n 5"))
             let stop = try await Self.ctl(["stop"], environment: environment)
             #expect(stop.status == 0, "\(stop.stderr)")
             #expect(stop.stdout == "otto.service: inactive\n")

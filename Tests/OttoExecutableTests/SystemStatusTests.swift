@@ -133,4 +133,29 @@ import Testing
             #expect(status.database.schemaVersion == "v6-telegram")
         }
     }
+
+    @Test func aRunningJobIsCountedWhileItRuns() async throws {
+        try await LiveOtto.run(
+            config:
+                #"{"scheduler": {"tickSeconds": 1}, "heartbeat": {"enabled": false}, "watchdog": {"enabled": false}}"#
+        ) {
+            otto in
+            _ = try await otto.api(
+                "/external/jobs", method: "POST",
+                body:
+                    #"{"id": "slow", "type": "report", "scheduleType": "oneshot", "runAt": 0, "payload": {"prompt": "[[sleep:3000]] take your time"}}"#
+            )
+            var status = try await Self.status(otto)
+            let deadline = ContinuousClock.now + .seconds(10)
+            while status.scheduler.runningRuns == 0, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
+                status = try await Self.status(otto)
+            }
+            #expect(status.scheduler.runningRuns == 1)
+            #expect(status.scheduler.pastLease == 0, "a run that renews its lease is not stuck")
+            #expect(status.status == .ok)
+            _ = try await otto.runs("slow", count: 1)
+            #expect(try await Self.status(otto).scheduler.runningRuns == 0)
+        }
+    }
 }
