@@ -77,6 +77,16 @@ import Testing
             #expect(Self.check(report, "models")?.result == .warn)
             #expect(Self.check(report, "models")?.evidence.contains("flow heartbeat → openai/gpt-99") == true)
 
+            // A misspelt key is silently a default: named.
+            try home.writeConfig(
+                #"{"heartbeat": {"enabled": false}, "watchdog": {"enabled": false}, "scheduler": {"maxConcurentRuns": 2}, "telegarm": {}}"#
+            )
+            (status, report, _) = try await Self.doctor(home, extra: environment)
+            #expect(Self.check(report, "config")?.result == .warn)
+            #expect(
+                Self.check(report, "config")?.evidence.hasSuffix(
+                    "keys Otto does not know: scheduler.maxConcurentRuns, telegarm") == true)
+
             // A config that does not validate: named by its key path, as otto serve would.
             try home.writeConfig(#"{"scheduler": {"maxConcurrentRuns": 0}}"#)
             (status, report, _) = try await Self.doctor(home, extra: environment)

@@ -158,4 +158,47 @@ import Testing
             #expect(try await Self.status(otto).scheduler.runningRuns == 0)
         }
     }
+
+    @Test(.enabled(if: getuid() == 0, "mounting a small tmpfs needs root"))
+    func aStateDatabaseThatCannotBeWrittenIsFailing() async throws {
+        let home = try TemporaryHome()
+        defer { home.remove() }
+        try home.writeConfig(LiveOtto.quietConfig)
+        try FileManager.default.createDirectory(atPath: home.ottoHome, withIntermediateDirectories: true)
+        let mounted = try await ChildProcess.run(
+            "/usr/bin/env", arguments: ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", home.ottoHome],
+            environment: ProcessInfo.processInfo.environment)
+        try #require(mounted.status == 0, "\(mounted.stderr)")
+        defer {
+            _ = try? Process.run(URL(fileURLWithPath: "/usr/bin/umount"), arguments: ["-l", home.ottoHome])
+                .waitUntilExit()
+        }
+        try await withStandInOpenCode { server in
+            let otto = try ChildProcess(
+                BuiltProducts.executable("otto"), arguments: ["serve"],
+                environment: home.environment(openCode: server.baseURL))
+            defer { otto.signal(SIGKILL) }
+            #expect(await otto.waitForOutput("msg=\"otto is running\""), "\(otto.stderr)")
+            let line = otto.stderr.split(separator: "\n").first { $0.contains("otto is running") } ?? ""
+            var environment = home.environment(apiPort: nil)
+            environment["OTTO_EXTERNAL_API_URL"] =
+                line.split(separator: " ").first { $0.hasPrefix("externalApi=") }.map { String($0.dropFirst(12)) }
+            // The file system fills up.
+            _ = try await ChildProcess.run(
+                "/usr/bin/env", arguments: ["dd", "if=/dev/zero", "of=\(home.ottoHome)/filler", "bs=64k"],
+                environment: ProcessInfo.processInfo.environment)
+            let json = try await ChildProcess.run(
+                BuiltProducts.executable("ottoctl"), arguments: ["status", "--json"], environment: environment)
+            let status = try JSONDecoder().decode(SystemStatus.self, from: Data(json.stdout.utf8))
+            #expect(status.status == .failing, "\(status.reasons)")
+            #expect(
+                status.reasons.contains {
+                    $0.hasPrefix("the state database \(home.stateDatabasePath) cannot be written")
+                }, "\(status.reasons)")
+            let shown = try await ChildProcess.run(
+                BuiltProducts.executable("ottoctl"), arguments: ["status"], environment: environment)
+            #expect(shown.status == 1)
+            #expect(shown.stdout.contains(": failing, up "))
+        }
+    }
 }

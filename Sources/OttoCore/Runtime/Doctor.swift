@@ -16,6 +16,21 @@ public enum Doctor {
         "version", "ottoHome", "opencode", "externalApi", "modelManagement", "scheduler", "heartbeat", "watchdog",
         "assistant", "notifications", "telegram",
     ]
+    /// The keys each section takes (the TypeScript Otto's `opencode.hostname` and `port` included).
+    static let sectionKeys: [String: Set<String>] = [
+        "opencode": [
+            "baseUrl", "hostname", "port", "requestTimeoutSeconds", "username", "passwordFile", "protocol", "agent",
+            "allowTools", "allowedAgents",
+        ],
+        "externalApi": ["host", "port", "requestHeadTimeoutSeconds", "requestTimeoutSeconds", "idleTimeoutSeconds"],
+        "modelManagement": ["flowDefaults", "catalogRefreshIntervalSeconds"],
+        "scheduler": ["tickSeconds", "leaseSeconds", "maxConcurrentRuns", "runTimeoutSeconds", "retries"],
+        "heartbeat": ["enabled", "cadenceMinutes", "prompt"],
+        "watchdog": ["enabled", "cadenceMinutes"],
+        "assistant": ["maxConcurrent"],
+        "notifications": ["webhookUrl", "telegram"],
+        "telegram": ["enabled", "botTokenFile", "allowedUserId", "apiBaseUrl", "promptTimeoutMs", "parseMode"],
+    ]
 
     /// - Parameter deep: also a one-line prompt to each flow's model and a test notification (webhook body
     ///   `"kind": "test"`; in Telegram a message starting "Test from Otto").
@@ -384,7 +399,18 @@ public enum Doctor {
         guard let data = FileManager.default.contents(atPath: path), let root = try? JSONC.parse(Array(data)),
             case .object(let members) = root.kind
         else { return [] }
-        return members.map(\.key).filter { !topLevelKeys.contains($0) }.sorted()
+        var unknown: [String] = []
+        for member in members {
+            let key = member.key
+            guard topLevelKeys.contains(key) else {
+                unknown.append(key)
+                continue
+            }
+            if let known = sectionKeys[key], case .object(let inner) = member.value.kind {
+                unknown += inner.map(\.key).filter { !known.contains($0) }.map { "\(key).\($0)" }
+            }
+        }
+        return unknown.sorted()
     }
 
     /// `<ottoHome>/logs/doctor/doctor-<UTC time>.json`; nil when it cannot be written.

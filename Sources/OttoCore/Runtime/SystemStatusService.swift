@@ -64,7 +64,19 @@ public final class SystemStatusService: Sendable {
             facts = StatusFacts()
             failing.append("the state database cannot be read: \(error)")
         }
-        if await !database.canWrite() { failing.append("the state database \(paths.stateDatabase) cannot be written") }
+        // A write that needs no new page succeeds on a full disk, so the free space is looked at too.
+        var space = statvfs()
+        let free: Int64? =
+            statvfs(paths.dataDirectory, &space) == 0 ? Int64(space.f_bavail) * Int64(space.f_frsize) : nil
+        if await !database.canWrite() {
+            failing.append("the state database \(paths.stateDatabase) cannot be written")
+        } else if let free, free < 1_048_576 {
+            failing.append(
+                "the state database \(paths.stateDatabase) cannot be written: its file system is full (\(free / 1024) KiB free)"
+            )
+        } else if let free, free < 100 * 1_048_576 {
+            degraded.append("only \(free / 1_048_576) MiB free for the state database")
+        }
         if facts.pastLease > 0 {
             degraded.append("\(facts.pastLease) run\(facts.pastLease == 1 ? " is" : "s are") past its lease")
         }
