@@ -46,6 +46,31 @@ import Testing
         }
     }
 
+    @Test func stoppedWhileAnsweringTheMessageIsFinishedAndItsReplySentOnce() async throws {
+        try await TelegramOtto.run { otto in
+            var process = try await otto.start()
+            otto.send("[[sleep:2000]] answer me even though you are stopping")
+            let deadline = ContinuousClock.now + .seconds(20)
+            while otto.openCode.standIn.receivedPrompts.isEmpty, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            process.signal(SIGTERM)
+            #expect(await process.waitForExit() == 0)
+            #expect(otto.openCode.standIn.abortedSessions.isEmpty, "the prompt was let finish, not aborted")
+            // Its reply went out before Otto stopped.
+            #expect(otto.telegram.sent(to: TelegramOtto.user).count == 1)
+            process = try await otto.start()
+            let replies = await otto.replies(count: 1)
+            try await Task.sleep(for: .milliseconds(500))
+            #expect(otto.telegram.sent(to: TelegramOtto.user).count == 1)
+            #expect(
+                replies.first?.hasSuffix("prompt: [[sleep:2000]] answer me even though you are stopping") == true,
+                "\(replies)")
+            #expect(otto.openCode.standIn.receivedPrompts.count == 1)
+            _ = process
+        }
+    }
+
     @Test func killedAfterReplyingAndBeforeAcknowledgingNothingIsSentTwice() async throws {
         try await TelegramOtto.run { otto in
             var process = try await otto.start()

@@ -113,9 +113,9 @@ public final class TelegramService: Service, Sendable {
                 "api": "\(settings.apiBaseURL)", "bot": "\(settings.token.botId)",
                 "allowedUser": "\(settings.allowedUserId)", "token": "\(settings.tokenSource)",
             ])
-        // A long poll (and a prompt in flight) ends at once on shutdown: a message being answered stays recorded
-        // as it is and is taken up again at the next start.
-        await cancelWhenGracefulShutdown { await self.serve() }
+        // On shutdown the long poll, the outbox and every wait end at once; a message being answered is finished
+        // (within the stop's bound, after which it is cancelled and taken up again at the next start).
+        await serve()
         _ = await uncancelled { [database, holder] in try await database.releaseTelegramPoller(holder: holder) }
     }
 
@@ -144,7 +144,7 @@ public final class TelegramService: Service, Sendable {
             }
         }
         while !stopping {
-            guard await takeLease() else { return }
+            guard await cancelWhenGracefulShutdown({ await self.takeLease() }) else { return }
             await lead()
         }
     }
@@ -187,12 +187,19 @@ public final class TelegramService: Service, Sendable {
         // The poller, the answerer and the outbox run while the lease holds; the first of them to end (the lease
         // was lost, or Otto stops) ends the others, and this process stands by again.
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.keepLease() }
-            group.addTask { await self.pollLoop() }
+            group.addTask { await cancelWhenGracefulShutdown { await self.keepLease() } }
+            group.addTask { await cancelWhenGracefulShutdown { await self.pollLoop() } }
             group.addTask { await self.answerLoop() }
-            group.addTask { await self.outboxLoop() }
+            group.addTask { await cancelWhenGracefulShutdown { await self.outboxLoop() } }
             _ = await group.next()
-            group.cancelAll()
+            // Stopping: the answerer finishes the message it is on, and what is due in the outbox goes out (within
+            // the stop's bound; the rest waits for the next start). The lease lost: everything stops now.
+            if Task.isShuttingDownGracefully {
+                await group.waitForAll()
+                await flushOutbox()
+            } else {
+                group.cancelAll()
+            }
         }
     }
 
@@ -275,11 +282,12 @@ public final class TelegramService: Service, Sendable {
     private func backOff(after error: TelegramError?, failures: Int) async {
         var wait = Duration.seconds(min(60, 1 << min(failures - 1, 6)))
         if case .tooManyRequests(let seconds)? = error?.kind { wait = .seconds(seconds) }
-        try? await Task.sleep(for: wait)
+        let pause = wait
+        await cancelWhenGracefulShutdown { try? await Task.sleep(for: pause) }
     }
 
     private func sleepUntilStopped() async {
-        while !stopping { try? await Task.sleep(for: .seconds(3600)) }
+        try? await gracefulShutdown()
     }
 
     /// Whether the process named in a lease holder is gone (same machine, no such pid).
@@ -359,18 +367,22 @@ public final class TelegramService: Service, Sendable {
     // MARK: Answering
 
     private func answerLoop() async {
-        while !stopping {
-            do {
-                while !stopping, let inbound = try await database.nextTelegramInbound() {
-                    try await answer(inbound)
+        await withGracefulShutdownHandler {
+            while !stopping {
+                do {
+                    while !stopping, let inbound = try await database.nextTelegramInbound() {
+                        try await answer(inbound)
+                    }
+                } catch {
+                    if stopping { return }
+                    logger.error("answering a Telegram message failed; retrying", metadata: ["error": "\(error)"])
+                    try? await Task.sleep(for: .seconds(1))
+                    continue
                 }
-            } catch {
-                if stopping { return }
-                logger.error("answering a Telegram message failed; retrying", metadata: ["error": "\(error)"])
-                try? await Task.sleep(for: .seconds(1))
-                continue
+                await inbox.wait(timeout: .seconds(60))
             }
-            await inbox.wait(timeout: .seconds(60))
+        } onGracefulShutdown: {
+            self.inbox.signal()
         }
     }
 
@@ -640,6 +652,20 @@ public final class TelegramService: Service, Sendable {
                 continue
             }
             await send(row)
+        }
+    }
+
+    /// Sends what is due now, in order, at most 20 messages; stops at the first that fails.
+    private func flushOutbox() async {
+        for _ in 0..<20 {
+            let database = self.database
+            guard case .success(let row?) = await uncancelled({ try await database.nextTelegramOutbox() }),
+                row.nextAttemptAt <= now()
+            else { return }
+            await send(row)
+            guard case .success(let next) = await uncancelled({ try await database.nextTelegramOutbox() }),
+                next?.id != row.id
+            else { return }
         }
     }
 
